@@ -1,0 +1,45 @@
+"""Helpers for the ControlNet tutorial notebooks.
+
+Modules, one job each:
+
+- ``modes``: hub or tiny (offline) models, decided in one place.
+- ``devices``: GPU or CPU, float16 or float32.
+- ``images``: loading and sizing input images; bundled demo data.
+- ``canny``: Canny edge maps, the ControlNet's control image.
+- ``tiny``: small SD1.5-shaped models built from configs, for offline use.
+- ``pipeline``: loading the ControlNet pipeline, optimizations, generation.
+- ``widgets``: thin ipywidgets wiring over the functions above.
+- ``bench``: ``python -m helpers.bench``, timings of notebooks and the pipeline.
+
+Importing this package is fast and touches no network; diffusers is imported only when needed.
+"""
+
+from .canny import auto_thresholds, canny_control_image, canny_edges, canny_stages, edge_density
+from .devices import DeviceError, pick_device, pick_dtype
+from .images import ImageError, data_path, load_portrait, load_rgb_image, resize_for_pipeline
+from .modes import MODE_ENV, ModeChoice, ModeError, choose_mode
+from .pipeline import apply_optimizations, generate, load_controlnet_pipeline
+
+__version__ = "0.1.0"
+__all__ = [
+    "MODE_ENV",
+    "DeviceError",
+    "ImageError",
+    "ModeChoice",
+    "ModeError",
+    "apply_optimizations",
+    "auto_thresholds",
+    "canny_control_image",
+    "canny_edges",
+    "canny_stages",
+    "choose_mode",
+    "data_path",
+    "edge_density",
+    "generate",
+    "load_controlnet_pipeline",
+    "load_portrait",
+    "load_rgb_image",
+    "pick_device",
+    "pick_dtype",
+    "resize_for_pipeline",
+]

@@ -1,0 +1,88 @@
+"""Which device and which number format a pipeline runs in.
+
+One rule, defined once: half precision (float16) on a CUDA GPU, full precision (float32) on the CPU.
+float16 on a CPU either fails inside PyTorch ("LayerNorm not implemented for 'Half'") or runs many
+times slower than float32, so asking for it there is an error with a clear message, not a surprise
+deep inside diffusers.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
+
+
+class DeviceError(RuntimeError):
+    """A device or number format that this machine cannot use, with what to do instead."""
+
+
+def has_cuda() -> bool:
+    """True when PyTorch sees a CUDA GPU."""
+    return torch.cuda.is_available()
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """Return the device to run on: ``requested`` if given and usable, else CUDA when present, else CPU.
+
+    Raises:
+        DeviceError: ``requested`` names a CUDA device but PyTorch has no GPU (a CPU-only wheel, or
+            no driver), instead of torch's "Torch not compiled with CUDA enabled".
+    """
+    if requested is None:
+        return torch.device("cuda" if has_cuda() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not has_cuda():
+        raise DeviceError(
+            f"Device {requested!r} asked for, but PyTorch sees no CUDA GPU "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda is not None}). "
+            "On Colab choose Runtime > Change runtime type > GPU; locally install a CUDA build of torch "
+            "(see README, 'GPU'); or leave the device unset to run on the CPU."
+        )
+    return device
+
+
+def pick_dtype(device: torch.device | str, requested: str | torch.dtype | None = None) -> torch.dtype:
+    """Return the floating-point format for ``device``: float16 on CUDA, float32 on CPU by default.
+
+    Args:
+        device: where the model will run.
+        requested: ``None`` for the default, or a dtype / name such as ``"float16"``, ``"bf16"``.
+
+    Raises:
+        DeviceError: float16 asked for on a CPU, or an unknown dtype name.
+    """
+    device = torch.device(device)
+    if requested is None:
+        return torch.float16 if device.type == "cuda" else torch.float32
+    if isinstance(requested, str):
+        key = requested.lower().removeprefix("torch.")
+        if key not in _DTYPES:
+            raise DeviceError(f"Unknown dtype {requested!r}; use one of {sorted(set(_DTYPES))}.")
+        dtype = _DTYPES[key]
+    else:
+        dtype = requested
+    if dtype == torch.float16 and device.type == "cpu":
+        raise DeviceError(
+            "float16 was asked for on the CPU. Half precision is a GPU optimization: on a CPU some "
+            "operations fail ('not implemented for Half') and the rest run slower than float32. "
+            "Use dtype=None (float32 on CPU) or run on a GPU."
+        )
+    return dtype
+
+
+def describe_device(device: torch.device | str) -> str:
+    """A one-line, human description such as ``'cuda: NVIDIA H200 (139.8 GiB)'`` or ``'cpu: 2 threads'``."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"cuda: {props.name} ({props.total_memory / 2**30:.1f} GiB)"
+    return f"cpu: {torch.get_num_threads()} threads"

@@ -1,0 +1,176 @@
+"""Getting images in: from a path, a URL, a PIL image or an array; sized for Stable Diffusion.
+
+diffusers' own ``load_image`` does the reading and ``make_image_grid`` the grids; this module adds
+the checks a learner needs (a missing file, a file that is not an image, an empty image) and the
+resizing rule of the pipeline: width and height must be multiples of 8, because the VAE shrinks
+images 8x and the latents must have whole sizes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
+
+DATA_ENV = "CONTROLNET_TUTORIAL_DATA"
+PORTRAIT = "grace_hopper.jpg"
+# The blog's painting (Vermeer, "Girl with a Pearl Earring", public domain), fetched only in hub mode.
+VERMEER_URL = (
+    "https://hf.co/datasets/huggingface/documentation-images/resolve/main/diffusers/input_image_vermeer.png"
+)
+
+_already_said: set[tuple[int, int]] = set()
+
+
+class ImageError(ValueError):
+    """An image that cannot be used, with the reason and what to do."""
+
+
+def data_dir() -> Path:
+    """The folder of bundled demo inputs: ``$CONTROLNET_TUTORIAL_DATA`` or the repository's ``data/``."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def data_path(name: str) -> Path:
+    """Path of a bundled file in ``data/``; a clear error lists what is there if ``name`` is not."""
+    path = data_dir() / name
+    if not path.exists():
+        present = sorted(p.name for p in data_dir().glob("*")) if data_dir().exists() else []
+        raise FileNotFoundError(
+            f"No bundled file {name!r} in {data_dir()}. Present: {present}. "
+            f"Set {DATA_ENV} to the repository's data/ folder if you installed the package elsewhere."
+        )
+    return path
+
+
+def load_rgb_image(source: ImageSource) -> Image.Image:
+    """Load ``source`` as an RGB PIL image.
+
+    Args:
+        source: a file path, an ``http(s)://`` URL, a PIL image, or a uint8 / float array of shape
+            (H, W) or (H, W, 3|4); float arrays are read as values in [0, 1].
+
+    Returns:
+        An RGB ``PIL.Image.Image``.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        ImageError: the file is not an image, the array has a wrong shape, or the image is empty.
+    """
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        image = _array_to_pil(source)
+    elif isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if text.startswith(("http://", "https://")):
+            image = _load_url(text)
+        else:
+            path = Path(text).expanduser()
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"Image file not found: {text!r} (looked in {path.resolve().parent}, working folder "
+                    f"{Path.cwd()}). Check the spelling, or use helpers.data_path({PORTRAIT!r}) for the "
+                    "bundled portrait."
+                )
+            if path.is_dir():
+                raise ImageError(f"{text!r} is a folder, not an image file.")
+            try:
+                with Image.open(path) as opened:
+                    opened.load()
+                    image = opened.copy()
+            except (UnidentifiedImageError, OSError) as err:
+                raise ImageError(
+                    f"{text!r} exists but is not an image Pillow can read ({type(err).__name__}). "
+                    "Use a PNG, JPEG or WebP file."
+                ) from None
+    else:
+        raise ImageError(f"Cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array.")
+    if image.width == 0 or image.height == 0:
+        raise ImageError(f"The image is empty ({image.width}x{image.height} pixels).")
+    return image.convert("RGB")
+
+
+def _load_url(url: str) -> Image.Image:
+    from diffusers.utils import load_image  # imported here: diffusers takes seconds to import
+
+    try:
+        return load_image(url)
+    except Exception as err:  # requests/urllib raise many types; the learner needs one message
+        raise ImageError(
+            f"Could not download {url}: {type(err).__name__}: {err}. You may be offline: use a local file "
+            f"such as helpers.data_path({PORTRAIT!r})."
+        ) from None
+
+
+def _array_to_pil(array: np.ndarray) -> Image.Image:
+    if array.size == 0:
+        raise ImageError(f"The image array is empty (shape {array.shape}).")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"Expected an array of shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}.")
+    if array.dtype != np.uint8:
+        if np.issubdtype(array.dtype, np.floating):
+            array = np.clip(array, 0.0, 1.0) * 255.0
+        array = np.rint(array).clip(0, 255).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def round_to_multiple(value: float, multiple: int = 8) -> int:
+    """Nearest positive multiple of ``multiple`` (at least ``multiple`` itself)."""
+    return max(multiple, int(round(value / multiple)) * multiple)
+
+
+def fit_size(width: int, height: int, max_side: int | None = 512, multiple: int = 8) -> tuple[int, int]:
+    """Size (width, height) keeping the aspect ratio, longest side ``max_side``, both multiples of ``multiple``."""
+    if width <= 0 or height <= 0:
+        raise ImageError(f"The image is empty ({width}x{height} pixels).")
+    scale = 1.0 if max_side is None else max_side / max(width, height)
+    return round_to_multiple(width * scale, multiple), round_to_multiple(height * scale, multiple)
+
+
+def resize_for_pipeline(image: Image.Image, max_side: int | None = 512, multiple: int = 8) -> Image.Image:
+    """Resize so the longest side is ``max_side`` and both sides are multiples of ``multiple`` (8 for SD).
+
+    With ``max_side=None`` only the rounding to a multiple is done. When that rounding changes the
+    size, a one-line note is printed once per original size, so a learner knows why 600 became 600
+    but 601 became 600.
+    """
+    size = fit_size(image.width, image.height, max_side, multiple)
+    if max_side is None and size != image.size and image.size not in _already_said:
+        _already_said.add(image.size)
+        print(
+            f"Note: {image.width}x{image.height} is not a multiple of {multiple}; resized to {size[0]}x{size[1]} "
+            f"(Stable Diffusion's VAE works on blocks of {multiple} pixels)."
+        )
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def load_portrait(mode: str = "tiny", max_side: int = 512) -> Image.Image:
+    """The demo portrait: the blog's Vermeer painting in hub mode (falling back to the bundled one
+    when the download fails), the bundled Grace Hopper photograph in tiny mode."""
+    if mode == "hub":
+        try:
+            return resize_for_pipeline(load_rgb_image(VERMEER_URL), max_side)
+        except ImageError as err:
+            print(f"{err}\nUsing the bundled portrait instead.")
+    return resize_for_pipeline(load_rgb_image(data_path(PORTRAIT)), max_side)
+
+
+def image_grid(images: list[Image.Image], rows: int, cols: int) -> Image.Image:
+    """diffusers' ``make_image_grid``, with a clear error when the count does not match the grid."""
+    if len(images) != rows * cols:
+        raise ImageError(f"A {rows}x{cols} grid needs {rows * cols} images; got {len(images)}.")
+    from diffusers.utils import make_image_grid
+
+    return make_image_grid(images, rows=rows, cols=cols)

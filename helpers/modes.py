@@ -1,0 +1,124 @@
+"""Where the models come from: the Hugging Face Hub ("hub") or small local models ("tiny").
+
+This is the one place that decides. The rule:
+
+1. ``CONTROLNET_TUTORIAL_MODE`` (``hub``, ``tiny`` or ``auto``) forces a mode; ``make test`` sets ``tiny``.
+2. ``HF_HUB_OFFLINE=1`` set by the user means tiny.
+3. Otherwise ("auto"): hub when the Hub answers a TCP connection within ~2 s, else tiny, with a printed
+   one-line reason. The Hub client itself would retry for ~23 s before failing; we do not wait for it.
+
+In tiny mode ``HF_HUB_OFFLINE`` is switched on. huggingface_hub reads that variable once, when it is
+first imported, so we also flip its already-imported constant: either way no request leaves the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+MODE_ENV = "CONTROLNET_TUTORIAL_MODE"
+MODES = ("hub", "tiny", "auto")
+HUB_TIMEOUT_S = 2.0
+
+
+class ModeError(ValueError):
+    """An unknown mode name, or hub mode asked for where the Hub cannot be reached."""
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """The chosen model source and the reason, for printing to the learner."""
+
+    mode: str  # "hub" or "tiny"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.mode} mode: {self.reason}"
+
+
+def hub_endpoint() -> str:
+    """The Hub URL huggingface_hub will use (``HF_ENDPOINT`` or huggingface.co)."""
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+
+
+def hub_reachable(timeout_s: float = HUB_TIMEOUT_S) -> bool:
+    """True when a TCP connection to the Hub opens within ``timeout_s`` seconds.
+
+    The check runs in a daemon thread because name resolution (DNS) ignores socket timeouts; an
+    unresponsive resolver therefore costs at most ``timeout_s``, not a minute.
+    """
+    url = urlparse(hub_endpoint())
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    return bool(result and result[0])
+
+
+def _env_true(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _requested_mode() -> str:
+    raw = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
+    if raw not in MODES:
+        raise ModeError(
+            f"{MODE_ENV}={os.environ[MODE_ENV]!r} is not a mode. Use one of: "
+            "'hub' (download Stable Diffusion 1.5 + ControlNet from the Hugging Face Hub), "
+            "'tiny' (small offline models, no download), or 'auto' (hub if reachable, else tiny)."
+        )
+    return raw
+
+
+def go_offline() -> None:
+    """Forbid Hub requests from here on, whether or not huggingface_hub is already imported."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+
+
+def choose_mode(verbose: bool = True, check_hub: bool = True) -> ModeChoice:
+    """Decide between hub and tiny mode (see the module docstring for the rule) and print why.
+
+    Args:
+        verbose: print the one-line decision.
+        check_hub: in auto mode, test the connection (``False`` treats the Hub as unreachable).
+
+    Raises:
+        ModeError: an unknown value in ``CONTROLNET_TUTORIAL_MODE``.
+    """
+    requested = _requested_mode()
+    if requested == "tiny":
+        choice = ModeChoice("tiny", f"{MODE_ENV}=tiny; small local models, nothing downloaded.")
+    elif requested == "hub":
+        choice = ModeChoice("hub", f"{MODE_ENV}=hub; weights come from the Hugging Face Hub (or its cache).")
+    elif _env_true("HF_HUB_OFFLINE"):
+        choice = ModeChoice("tiny", "HF_HUB_OFFLINE=1 is set; using small local models instead of the Hub.")
+    elif check_hub and hub_reachable():
+        choice = ModeChoice("hub", f"{hub_endpoint()} is reachable; real weights will be downloaded once and cached.")
+    else:
+        choice = ModeChoice(
+            "tiny",
+            f"{hub_endpoint()} is not reachable (offline?); using small local models. The code and calls are the "
+            "same as with real weights, the pictures are not. Set "
+            f"{MODE_ENV}=hub to insist on the Hub.",
+        )
+    if choice.mode == "tiny":
+        go_offline()
+    if verbose:
+        print(choice)
+    return choice

@@ -1,0 +1,234 @@
+"""Loading the Stable Diffusion 1.5 + Canny ControlNet pipeline, and the switches that make it fast.
+
+One loader for both worlds: in hub mode the model ids are Hub repositories, in tiny mode they are
+local folders written by ``helpers.tiny``; the ``from_pretrained`` calls are the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+import torch
+from PIL import Image
+
+from .devices import DeviceError, has_cuda, pick_device, pick_dtype
+from .modes import ModeChoice, ModeError, choose_mode, hub_reachable
+
+if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
+# The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
+HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+HUB_CONTROLNET = "lllyasviel/sd-controlnet-canny"
+
+ATTENTION_CHOICES = ("sdpa", "plain", "xformers")
+
+
+def model_sources(mode: str) -> tuple[str, str]:
+    """``(base model, controlnet)`` as Hub ids (hub mode) or local folders (tiny mode)."""
+    if mode == "hub":
+        return HUB_BASE_MODEL, HUB_CONTROLNET
+    if mode == "tiny":
+        from .tiny import ensure_tiny_models
+
+        base_dir, controlnet_dir = ensure_tiny_models()
+        return str(base_dir), str(controlnet_dir)
+    raise ModeError(f"Unknown mode {mode!r}: use 'hub' or 'tiny'.")
+
+
+def _hub_cached(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(repo_id, "model_index.json" if repo_id == HUB_BASE_MODEL else "config.json")
+    return isinstance(found, str)
+
+
+def load_controlnet_pipeline(
+    mode: str | ModeChoice | None = None,
+    device: str | None = None,
+    dtype: str | torch.dtype | None = None,
+    scheduler: str = "unipc",
+) -> "StableDiffusionControlNetPipeline":
+    """Load ``StableDiffusionControlNetPipeline`` with the Canny ControlNet, ready to call.
+
+    Args:
+        mode: ``"hub"``, ``"tiny"``, a ``ModeChoice``, or ``None`` to decide with ``choose_mode()``.
+        device: ``"cuda"`` / ``"cpu"``; ``None`` picks CUDA when present.
+        dtype: ``None`` for float16 on CUDA and float32 on CPU (see ``helpers.devices.pick_dtype``).
+        scheduler: ``"unipc"`` (UniPCMultistepScheduler, 20 steps are enough) or ``"default"``
+            (the model's own, PNDM for SD1.5, which wants ~50 steps).
+
+    Returns:
+        The pipeline on ``device`` in ``dtype``; weights read from safetensors only.
+
+    Raises:
+        ModeError: hub mode without a reachable Hub and without cached weights.
+        DeviceError: a CUDA device without a GPU, or float16 on a CPU.
+    """
+    if mode is None:
+        mode = choose_mode()
+    mode = mode.mode if isinstance(mode, ModeChoice) else mode
+    torch_device = pick_device(device)
+    torch_dtype = pick_dtype(torch_device, dtype)
+    if mode == "hub" and not (_hub_cached(HUB_BASE_MODEL) and _hub_cached(HUB_CONTROLNET)) and not hub_reachable():
+        raise ModeError(
+            "Hub mode, but the Hugging Face Hub is not reachable and the weights are not in the local cache. "
+            "Connect to the internet (the first download is ~5 GB), or run in offline tiny mode: "
+            "set CONTROLNET_TUTORIAL_MODE=tiny."
+        )
+    base, controlnet_source = model_sources(mode)
+
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
+    controlnet = ControlNetModel.from_pretrained(controlnet_source, dtype=torch_dtype, use_safetensors=True)
+    pipe = StableDiffusionControlNetPipeline.from_pretrained(
+        base, controlnet=controlnet, dtype=torch_dtype, use_safetensors=True
+    )
+    if scheduler == "unipc":
+        from diffusers import UniPCMultistepScheduler
+
+        pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
+    elif scheduler != "default":
+        raise ValueError(f"Unknown scheduler {scheduler!r}: use 'unipc' or 'default'.")
+    return pipe.to(torch_device)
+
+
+def zero_convolutions(controlnet: "ControlNetModel") -> list[tuple[str, torch.nn.Conv2d]]:
+    """The ControlNet's "zero convolutions": (name, module) pairs, in the order they act.
+
+    The hint encoder's last conv (``controlnet_cond_embedding.conv_out``), one 1x1 conv per down
+    residual (``controlnet_down_blocks.*``, 12 in SD1.5) and one for the mid block.
+    """
+    convs = [("controlnet_cond_embedding.conv_out", controlnet.controlnet_cond_embedding.conv_out)]
+    convs += [(f"controlnet_down_blocks.{i}", conv) for i, conv in enumerate(controlnet.controlnet_down_blocks)]
+    convs.append(("controlnet_mid_block", controlnet.controlnet_mid_block))
+    return convs
+
+
+def activate_zero_convolutions(controlnet: "ControlNetModel", std: float = 0.05, seed: int = 0) -> None:
+    """Fill the zero convolutions with small random weights (normal, ``std``), in place.
+
+    Why: a ControlNet straight from ``ControlNetModel.from_unet`` has its zero convolutions at exactly
+    0, so it adds exactly nothing and the control image cannot change the picture. That is the
+    paper's design: training starts from the unchanged pretrained model. A trained ControlNet has
+    non-zero values there; random-weight demo models cannot be trained, so this gives them the
+    *shape* of a trained one, so the control image visibly matters. Never use it on real weights.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, conv in zero_convolutions(controlnet):
+            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
+            conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * std)
+
+
+def xformers_available() -> bool:
+    """True when the optional ``xformers`` package imports."""
+    try:
+        import xformers  # noqa: F401
+    except Exception:  # a torch/xformers version mismatch raises more than ImportError
+        return False
+    return True
+
+
+def apply_optimizations(
+    pipe: "StableDiffusionControlNetPipeline",
+    attention: str = "sdpa",
+    cpu_offload: bool = False,
+    strict: bool = False,
+    verbose: bool = True,
+) -> list[str]:
+    """Apply the speed/memory switches of the tutorial in one place; return what was done, line by line.
+
+    Args:
+        attention: ``"sdpa"`` (PyTorch's fused scaled-dot-product attention, the default since
+            torch 2), ``"plain"`` (the original, unfused attention: for comparison), or
+            ``"xformers"`` (optional package; needs a CUDA GPU and a matching torch build).
+        cpu_offload: ``enable_model_cpu_offload()``: keep each model on the CPU and move it to the GPU
+            only while it runs. Needs a GPU.
+        strict: raise ``DeviceError`` instead of printing a message and falling back when a switch
+            cannot be used here.
+    """
+    from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
+
+    if attention not in ATTENTION_CHOICES:
+        raise ValueError(f"Unknown attention {attention!r}: use one of {ATTENTION_CHOICES}.")
+    done: list[str] = []
+
+    def unavailable(message: str) -> None:
+        if strict:
+            raise DeviceError(message)
+        done.append(message)
+
+    if attention == "xformers":
+        if not xformers_available():
+            unavailable("xformers is not installed (pip install xformers, matching your torch and CUDA); using SDPA, which is as fast on torch 2.")
+            attention = "sdpa"
+        elif not has_cuda():
+            unavailable("xformers needs a CUDA GPU; using SDPA.")
+            attention = "sdpa"
+        else:
+            pipe.enable_xformers_memory_efficient_attention()
+            done.append("attention: xformers memory-efficient attention")
+    if attention in ("sdpa", "plain"):
+        processor = AttnProcessor2_0() if attention == "sdpa" else AttnProcessor()
+        for model in (pipe.unet, pipe.controlnet):
+            model.set_attn_processor(processor)
+        done.append("attention: " + ("SDPA (torch scaled_dot_product_attention)" if attention == "sdpa" else "plain (unfused)"))
+    if cpu_offload:
+        if has_cuda():
+            pipe.enable_model_cpu_offload()
+            done.append("model CPU offload: on (each model visits the GPU only while it runs)")
+        else:
+            unavailable("model CPU offload skipped: it needs a GPU (it moves models between CPU and GPU); on a CPU everything already sits in RAM.")
+    if verbose:
+        for line in done:
+            print(line)
+    return done
+
+
+def generate(
+    pipe: "StableDiffusionControlNetPipeline",
+    prompt: str | Sequence[str],
+    control_image: Image.Image,
+    negative_prompt: str | Sequence[str] | None = None,
+    seed: int | Sequence[int] = 0,
+    steps: int = 20,
+    guidance_scale: float = 7.5,
+    conditioning_scale: float = 1.0,
+    **kwargs,
+) -> list[Image.Image]:
+    """Run the pipeline with one ``torch.Generator`` per image so each image is reproducible by its seed.
+
+    Args:
+        prompt: one prompt, or one per image.
+        control_image: the Canny control image; its size (rounded to multiples of 8) is the output size.
+        seed: one seed, or one per prompt.
+        kwargs: passed to the pipeline (``control_guidance_start``, ``guess_mode``, ...).
+
+    Returns:
+        One PIL image per prompt.
+    """
+    from .images import resize_for_pipeline
+
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+    seeds = [seed] * len(prompts) if isinstance(seed, int) else list(seed)
+    if len(seeds) != len(prompts):
+        raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds: give one seed per prompt.")
+    if isinstance(negative_prompt, str):
+        negative_prompt = [negative_prompt] * len(prompts)
+    control_image = resize_for_pipeline(control_image, max_side=None)
+    device = getattr(pipe, "_execution_device", pipe.device)
+    generators = [torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(s) for s in seeds]
+    result = pipe(
+        prompts,
+        image=control_image,
+        negative_prompt=negative_prompt,
+        num_inference_steps=steps,
+        guidance_scale=guidance_scale,
+        controlnet_conditioning_scale=conditioning_scale,
+        generator=generators,
+        width=control_image.width,
+        height=control_image.height,
+        **kwargs,
+    )
+    return result.images

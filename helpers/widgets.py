@@ -1,0 +1,92 @@
+"""ipywidgets wiring for the notebooks: sliders and buttons over the plain functions of ``helpers``.
+
+No logic lives here that is not also a tested function elsewhere: a widget only reads its inputs,
+calls one function, and shows the result. (ipywidgets swallows exceptions raised in callbacks, so
+the functions are tested directly, and the wiring is tested through ``.value`` and the results.)
+"""
+
+from __future__ import annotations
+
+import io
+
+import ipywidgets as widgets
+import numpy as np
+from PIL import Image
+
+from .canny import auto_thresholds, canny_edges, edge_density, to_gray
+
+BLUR_CHOICES = (0, 3, 5, 7, 9, 11)
+
+
+def to_png(image: Image.Image | np.ndarray) -> bytes:
+    """PNG bytes of an image or a uint8 array, for ``ipywidgets.Image``."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def canny_preview(image: Image.Image, low: int, high: int, blur: int) -> tuple[Image.Image, float]:
+    """The picture the explorer shows: the photo and its edge map side by side, and the edge density."""
+    edges = canny_edges(image, low, high, blur)
+    side_by_side = np.concatenate([to_gray(image), edges], axis=1)
+    return Image.fromarray(side_by_side), edge_density(edges)
+
+
+class CannyExplorer:
+    """Sliders for Canny's thresholds and blur, an image choice and an auto-threshold button.
+
+    Attributes ``image``, ``low``, ``high``, ``blur``, ``auto``, ``picture`` and ``status`` are the
+    widgets; ``density`` is the current edge density; ``widget`` is the box to display.
+    """
+
+    def __init__(self, images: dict[str, Image.Image], low: int = 100, high: int = 200, blur: int = 0):
+        if not images:
+            raise ValueError("CannyExplorer needs at least one image, e.g. {'portrait': load_portrait()}.")
+        self.images = images
+        self.image = widgets.Dropdown(options=list(images), description="image")
+        self.low = widgets.IntSlider(value=low, min=0, max=255, description="low", continuous_update=False)
+        self.high = widgets.IntSlider(value=high, min=0, max=255, description="high", continuous_update=False)
+        self.blur = widgets.Dropdown(options=list(BLUR_CHOICES), value=blur, description="blur")
+        self.auto = widgets.Button(description="auto thresholds", tooltip="thresholds from the median intensity")
+        self.picture = widgets.Image(format="png")
+        self.status = widgets.HTML()
+        self.density = 0.0
+        for control in (self.image, self.low, self.high, self.blur):
+            control.observe(self._on_change, names="value")
+        self.auto.on_click(self._on_auto)
+        controls = widgets.VBox([self.image, self.low, self.high, self.blur, self.auto, self.status])
+        self.widget = widgets.HBox([controls, self.picture])
+        self.update()
+
+    def _on_change(self, change: dict) -> None:
+        # Keep low <= high by moving the other slider, so a drag can never produce an invalid pair.
+        if change["owner"] is self.low and self.low.value > self.high.value:
+            self.high.value = self.low.value  # triggers update through its own observer
+            return
+        if change["owner"] is self.high and self.high.value < self.low.value:
+            self.low.value = self.high.value
+            return
+        self.update()
+
+    def _on_auto(self, _button: widgets.Button | None = None) -> None:
+        low, high = auto_thresholds(to_gray(self.images[self.image.value]))
+        with self.low.hold_trait_notifications(), self.high.hold_trait_notifications():
+            self.low.value, self.high.value = 0, 255  # widen first so the new pair is never crossed
+            self.low.value, self.high.value = low, high
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the edge map for the current settings and show it."""
+        preview, self.density = canny_preview(self.images[self.image.value], self.low.value, self.high.value, self.blur.value)
+        self.picture.value = to_png(preview)
+        self.status.value = (
+            f"edge density <b>{self.density:.1%}</b> "
+            f"(low={self.low.value}, high={self.high.value}, blur={self.blur.value})"
+        )
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,91 @@
+import os
+import time
+
+import pytest
+import torch
+
+from helpers import modes
+from helpers.devices import DeviceError, pick_device, pick_dtype
+from helpers.modes import MODE_ENV, ModeError, choose_mode
+
+
+def test_default_dtype_per_device():
+    assert pick_dtype("cpu") == torch.float32
+    assert pick_dtype("cuda") == torch.float16
+    assert pick_dtype("cpu", "bf16") == torch.bfloat16
+    assert pick_dtype("cuda", torch.float32) == torch.float32
+
+
+def test_fp16_on_cpu_is_refused_with_advice():
+    with pytest.raises(DeviceError, match="float16 was asked for on the CPU"):
+        pick_dtype("cpu", "float16")
+    with pytest.raises(DeviceError, match="Unknown dtype 'float8'"):
+        pick_dtype("cpu", "float8")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_cuda_without_gpu_is_explained():
+    assert pick_device() == torch.device("cpu")
+    with pytest.raises(DeviceError, match="PyTorch sees no CUDA GPU"):
+        pick_device("cuda")
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    monkeypatch.delenv(MODE_ENV, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # restored after the test, whatever choose_mode sets
+    return monkeypatch
+
+
+def test_env_variable_forces_tiny(clean_env, capsys):
+    clean_env.setenv(MODE_ENV, "tiny")
+    choice = choose_mode()
+    assert choice.mode == "tiny"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert "tiny mode: CONTROLNET_TUTORIAL_MODE=tiny" in capsys.readouterr().out
+
+
+def test_tiny_mode_turns_off_an_already_imported_hub_client(clean_env):
+    import huggingface_hub.constants
+
+    clean_env.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    clean_env.setenv(MODE_ENV, "tiny")
+    choose_mode(verbose=False)
+    assert huggingface_hub.constants.HF_HUB_OFFLINE is True
+
+
+def test_env_variable_forces_hub(clean_env):
+    clean_env.setenv(MODE_ENV, "HUB")
+    assert choose_mode(verbose=False).mode == "hub"
+
+
+def test_unknown_mode_name_lists_the_choices(clean_env):
+    clean_env.setenv(MODE_ENV, "gpu")
+    with pytest.raises(ModeError, match="CONTROLNET_TUTORIAL_MODE='gpu' is not a mode. Use one of: 'hub'"):
+        choose_mode()
+
+
+def test_hf_hub_offline_means_tiny(clean_env):
+    clean_env.setenv("HF_HUB_OFFLINE", "1")
+    choice = choose_mode(verbose=False)
+    assert choice.mode == "tiny" and "HF_HUB_OFFLINE=1" in choice.reason
+
+
+def test_unreachable_hub_falls_back_fast_with_a_reason(clean_env, capsys):
+    clean_env.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    start = time.perf_counter()
+    choice = choose_mode()
+    assert time.perf_counter() - start < 3.0
+    assert choice.mode == "tiny"
+    assert "http://127.0.0.1:9 is not reachable" in capsys.readouterr().out
+
+
+def test_reachable_endpoint_means_hub(clean_env):
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        clean_env.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert modes.hub_reachable(timeout_s=2.0)
+        assert choose_mode(verbose=False).mode == "hub"
