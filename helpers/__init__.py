@@ -14,6 +14,11 @@ Modules, one job each:
 Importing this package is fast and touches no network; diffusers is imported only when needed.
 """
 
+import os as _os
+
+# transformers warns at import that torchvision is absent (it is not needed here); keep notebooks quiet.
+_os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
 from .canny import auto_thresholds, canny_control_image, canny_edges, canny_stages, edge_density
 from .devices import DeviceError, pick_device, pick_dtype
 from .images import ImageError, data_path, load_portrait, load_rgb_image, resize_for_pipeline

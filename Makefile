@@ -1,0 +1,51 @@
+# Two commands do everything, each with its own set-up on a fresh machine (Python 3.10+, pip, no GPU):
+#   make lab    set up .venv, then start JupyterLab on notebooks/
+#   make test   set up .venv, then run every unit test and execute every notebook (offline tiny mode)
+# Set-up is skipped when .venv is up to date with pyproject.toml.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# CPU wheel by default (small, installs in seconds); for a GPU: make lab TORCH_SPEC="torch"
+# or install your CUDA build of torch into .venv first (see README, "GPU and Colab").
+TORCH_SPEC ?= torch==2.13.0
+# Extra JupyterLab arguments, e.g. LAB_ARGS="--no-browser --ip=127.0.0.1 --port=8899"
+LAB_ARGS ?=
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup lab test unit notebooks bench strip clean
+
+$(STAMP): pyproject.toml
+	@start=$$(date +%s); set -e; \
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"; \
+	$(BIN)/python -m pip install --quiet -e ".[lab,test]"; \
+	echo "$$(( $$(date +%s) - start )) seconds for make setup" > $(STAMP); \
+	cat $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below; Ctrl-C stops it)."
+	cd notebooks && exec ../$(BIN)/jupyter lab --allow-root $(LAB_ARGS)
+
+# Offline, tiny models, one thread per process: the same result on any machine.
+TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+
+test: setup
+	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider
+
+unit: setup
+	$(TEST_ENV) $(BIN)/python -m pytest tests
+
+notebooks: setup
+	$(TEST_ENV) $(BIN)/python -m pytest notebooks --nbmake --nbmake-timeout=300
+
+bench: setup
+	$(TEST_ENV) $(BIN)/python -m helpers.bench
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache
+
+strip: setup
+	$(BIN)/python tools/strip_notebooks.py

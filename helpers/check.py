@@ -1,0 +1,95 @@
+"""Environment check: one line per requirement, green (ok), yellow (optional, missing) or red (missing).
+
+Run ``python -m helpers.check`` before a workshop, or call ``environment_report()`` in a notebook.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "opencv-python-headless", "ipywidgets")
+OPTIONAL_PACKAGES = ("xformers",)
+WEIGHTS_GIB = 6.0  # SD1.5 (fp16 + fp32 safetensors variants fetched by from_pretrained) + Canny ControlNet
+
+
+@dataclass(frozen=True)
+class Check:
+    """One requirement: its name, status ("ok", "optional" or "missing") and what was found."""
+
+    name: str
+    status: str
+    detail: str
+
+    def line(self, color: bool = True) -> str:
+        mark = {"ok": "\u2714", "optional": "\u25cb", "missing": "\u2718"}[self.status]
+        code = {"ok": "32", "optional": "33", "missing": "31"}[self.status]
+        text = f"{mark} {self.name:<24} {self.detail}"
+        return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def environment_report(check_hub: bool = True) -> list[Check]:
+    """Check Python, the packages, the GPU, the Hub and the free disk; never raises."""
+    checks = [
+        Check(
+            "python >= 3.10",
+            "ok" if sys.version_info >= (3, 10) else "missing",
+            sys.version.split()[0],
+        )
+    ]
+    for package in REQUIRED_PACKAGES:
+        version = _version(package)
+        checks.append(Check(package, "ok" if version else "missing", version or f"not installed: pip install {package}"))
+    for package in OPTIONAL_PACKAGES:
+        version = _version(package)
+        checks.append(Check(package, "ok" if version else "optional", version or "not installed (optional; SDPA is used)"))
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(0)
+            checks.append(Check("GPU", "ok", f"{props.name}, {props.total_memory / 2**30:.0f} GiB"))
+        else:
+            build = "CPU-only build of torch" if torch.version.cuda is None else "CUDA build, but no GPU visible"
+            checks.append(Check("GPU", "optional", f"none ({build}); tiny mode and small sizes run on CPU"))
+    except ImportError:
+        checks.append(Check("GPU", "missing", "torch is not installed"))
+    from .modes import hub_endpoint, hub_reachable
+
+    if check_hub:
+        reachable = hub_reachable()
+        checks.append(Check("Hugging Face Hub", "ok" if reachable else "optional", f"{hub_endpoint()} {'reachable' if reachable else 'not reachable: tiny mode only'}"))
+    free = shutil.disk_usage(Path.home()).free / 2**30
+    checks.append(
+        Check(
+            f"disk for weights ({WEIGHTS_GIB:.0f} GiB)",
+            "ok" if free >= WEIGHTS_GIB else "optional",
+            f"{free:.0f} GiB free in {Path.home()}" + ("" if free >= WEIGHTS_GIB else ": enough for tiny mode only"),
+        )
+    )
+    return checks
+
+
+def main() -> int:
+    """Print the report; exit status 1 when a required item is missing."""
+    checks = environment_report()
+    color = sys.stdout.isatty()
+    for check in checks:
+        print(check.line(color))
+    missing = [c.name for c in checks if c.status == "missing"]
+    print("All required items present." if not missing else f"Missing: {', '.join(missing)}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

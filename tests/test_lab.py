@@ -1,0 +1,60 @@
+"""`make lab` serves the notebooks: start it headless on 127.0.0.1, ask it for the notebook list, stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(), reason="needs `make setup` (make test does it)")
+def test_make_lab_serves_the_notebooks():
+    port = free_port()
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token="
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "lab", f"LAB_ARGS={args}"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so make and jupyter stop together
+        text=True,
+    )
+    try:
+        listing = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=2) as response:
+                    listing = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert listing is not None, f"JupyterLab did not answer on port {port}"
+        names = {item["name"] for item in listing["content"]}
+        assert {"00_setup.ipynb", "01_canny.ipynb"} <= names, names
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=5) as response:
+            assert response.status == 200 and b"JupyterLab" in response.read()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            output, _ = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            output, _ = server.communicate()
+    assert "Starting JupyterLab on notebooks/" in output
+    assert f"http://127.0.0.1:{port}/lab" in output
