@@ -43,3 +43,72 @@ def hysteresis_overlay(strong: np.ndarray, weak: np.ndarray, edges: np.ndarray) 
     picture[strong] = (200, 0, 0)
     picture[edges > 0] = (255, 255, 255)
     return picture
+
+
+def controlnet_diagram(sources: Sequence[str], shapes: Sequence[tuple[int, ...]], title: str = "") -> plt.Figure:
+    """Draw where ControlNet's control enters Stable Diffusion's UNet, one row per residual.
+
+    Left: the trainable copy (the ControlNet's encoder), fed with the latents plus the encoded control
+    image. Middle: one zero convolution per residual. Right: the locked UNet, whose skip connections to the
+    decoder (and mid block) each receive one residual, added. ``sources`` and ``shapes`` come from
+    ``helpers.concepts.residual_sources`` and ``residual_shapes``.
+    """
+    if len(sources) != len(shapes):
+        raise ValueError(f"{len(sources)} sources but {len(shapes)} shapes.")
+    rows = len(sources)
+    fig, ax = plt.subplots(figsize=(11, 0.55 * rows + 2.2))
+    ax.set_xlim(0, 11)
+    ax.set_ylim(-rows - 0.2, 2.4)
+    ax.axis("off")
+
+    def box(x: float, y: float, w: float, text: str, color: str, size: int = 8) -> None:
+        ax.add_patch(plt.Rectangle((x, y - 0.35), w, 0.7, facecolor=color, edgecolor="black", lw=0.8))
+        ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=size)
+
+    def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=0.8))
+
+    box(0.1, 1.3, 2.6, "control image -> hint encoder", "#fde0c5")
+    box(0.1, 0.4, 2.6, "noisy latents + text + time", "#e8e8e8")
+    box(7.4, 0.4, 3.5, "the same latents + text + time", "#e8e8e8")
+    ax.text(1.9, 2.0, "trainable copy (ControlNet)", ha="center", fontsize=11, color="#b35900", weight="bold")
+    ax.text(5.0, 2.0, "zero convolutions", ha="center", fontsize=11, color="#555555", weight="bold")
+    ax.text(9.15, 2.0, "locked UNet (frozen)", ha="center", fontsize=11, color="#1f4e99", weight="bold")
+    for i, (source, shape) in enumerate(zip(sources, shapes)):
+        y = -i - 0.6
+        channels, height, width = shape[-3:]
+        box(0.1, y, 3.6, f"{source}  {channels}x{height}x{width}", "#fbd3a9")
+        box(4.3, y, 1.4, f"1x1 conv #{i}" if source != "mid_block" else "1x1 conv mid", "#dddddd")
+        target = "mid block output" if source == "mid_block" else f"skip {i} -> decoder"
+        box(7.4, y, 3.5, f"+ {target}  {channels}x{height}x{width}", "#c9dbf5")
+        arrow(3.7, y, 4.3, y)
+        arrow(5.7, y, 7.4, y)
+    arrow(1.4, 0.05, 1.4, -0.25)  # inputs -> conv_in of the copy (the hint is added after conv_in)
+    arrow(2.7, 1.3, 3.2, -0.25)
+    ax.set_title(title or f"{rows - 1} down residuals + 1 mid residual", fontsize=12, pad=4)
+    fig.tight_layout()
+    return fig
+
+
+def residual_bars(magnitudes: Sequence[float], title: str = "", ymax: float | None = None) -> plt.Figure:
+    """Bar chart of the mean |residual| per block (down residuals, then the mid one)."""
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    labels = [str(i) for i in range(len(magnitudes) - 1)] + ["mid"]
+    ax.bar(labels, magnitudes, color=["#e08a2c"] * (len(magnitudes) - 1) + ["#8a4f12"])
+    ax.set_xlabel("residual (0 = conv_in, highest resolution)")
+    ax.set_ylabel("mean |residual|")
+    if ymax is not None:
+        ax.set_ylim(0, ymax)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig: plt.Figure) -> bytes:
+    """PNG bytes of a figure, which is then closed (for ipywidgets.Image)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -90,3 +90,42 @@ class CannyExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+class ResidualScaleExplorer:
+    """A conditioning-scale slider and a per-block profile over fixed ControlNet residuals.
+
+    ``residuals`` are the ControlNet's outputs for one input (``helpers.concepts.control_residuals``);
+    the widget shows ``helpers.concepts.scaled_magnitudes`` as a bar chart.
+    """
+
+    PROFILES = ("uniform", "guess mode", "only highest resolution", "only mid block")
+
+    def __init__(self, residuals, conditioning_scale: float = 1.0):
+        from .concepts import residual_magnitudes
+
+        self.residuals = residuals
+        self.ymax = 2.0 * max(residual_magnitudes(residuals)) or 1.0
+        self.scale = widgets.FloatSlider(value=conditioning_scale, min=0.0, max=2.0, step=0.05, description="scale", continuous_update=False)
+        self.profile = widgets.ToggleButtons(options=list(self.PROFILES), description="per block")
+        self.picture = widgets.Image(format="png")
+        self.magnitudes: list[float] = []
+        self.scale.observe(lambda _change: self.update(), names="value")
+        self.profile.observe(lambda _change: self.update(), names="value")
+        self.widget = widgets.VBox([self.scale, self.profile, self.picture])
+        self.update()
+
+    def update(self) -> None:
+        """Rescale, measure and redraw."""
+        from .concepts import block_profile, scaled_magnitudes
+        from .plots import figure_png, residual_bars
+
+        count = len(self.residuals[0]) + 1
+        self.magnitudes = scaled_magnitudes(self.residuals, self.scale.value, block_profile(self.profile.value, count))
+        title = f"conditioning scale {self.scale.value:.2f}, {self.profile.value}"
+        self.picture.value = figure_png(residual_bars(self.magnitudes, title, self.ymax))
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

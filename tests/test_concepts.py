@@ -1,0 +1,175 @@
+"""The paper's claims, checked on real diffusers modules (tiny sizes, full size on the meta device)."""
+
+import pytest
+import torch
+
+from helpers import concepts as C
+from helpers.pipeline import zero_convolutions
+
+
+@pytest.fixture
+def unet(tiny_model_dirs):
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel.from_pretrained(tiny_model_dirs[0] / "unet", use_safetensors=True)
+
+
+@pytest.fixture
+def controlnet(unet):
+    from diffusers import ControlNetModel
+
+    return ControlNetModel.from_unet(unet)
+
+
+@pytest.fixture
+def inputs(unet):
+    return C.random_inputs(unet, latent_size=8, seed=0)
+
+
+def test_trainable_copy_equals_the_encoder(unet, controlnet):
+    report = C.compare_with_unet(controlnet, unet)
+    assert report.different == []
+    assert any(name.startswith("down_blocks.") for name in report.equal)
+    assert any(name.startswith("mid_block.") for name in report.equal)
+    assert "conv_in.weight" in report.equal
+    assert report.new_modules() == ["controlnet_cond_embedding", "controlnet_down_blocks", "controlnet_mid_block"]
+    assert not any(name.startswith("up_blocks") for name in controlnet.state_dict())  # encoder only
+
+
+def test_zero_convs_are_exactly_zero(controlnet):
+    convs = zero_convolutions(controlnet)
+    assert len(convs) == len(controlnet.controlnet_down_blocks) + 2
+    for name, conv in convs:
+        assert torch.count_nonzero(conv.weight) == 0 and torch.count_nonzero(conv.bias) == 0, name
+    assert C.zero_conv_norm(controlnet) == 0.0
+
+
+def test_at_init_the_controlnet_changes_nothing_bit_for_bit(unet, controlnet, inputs):
+    other = C.Inputs(inputs.latents, inputs.timestep, inputs.text, 1.0 - inputs.control)
+    with torch.no_grad():
+        alone = C.unet_noise_prediction(unet, inputs)
+        for control_inputs in (inputs, other):
+            residuals = C.control_residuals(controlnet, control_inputs)
+            assert all(torch.count_nonzero(r) == 0 for r in residuals[0]) and torch.count_nonzero(residuals[1]) == 0
+            assert torch.equal(C.unet_noise_prediction(unet, control_inputs, residuals), alone)
+
+
+def test_locked_copy_gets_no_gradient(unet, controlnet, inputs):
+    C.freeze(unet)
+    assert C.count_parameters(unet, trainable_only=True) == 0
+    prediction = C.unet_noise_prediction(unet, inputs, C.control_residuals(controlnet, inputs))
+    torch.nn.functional.mse_loss(prediction, torch.zeros_like(prediction)).backward()
+    assert all(p.grad is None for p in unet.parameters())
+
+
+def test_first_step_only_the_residual_zero_convs_have_gradients(unet, controlnet, inputs):
+    C.freeze(unet)
+    target = torch.randn(inputs.latents.shape, generator=torch.Generator().manual_seed(1))
+    prediction = C.unet_noise_prediction(unet, inputs, C.control_residuals(controlnet, inputs))
+    torch.nn.functional.mse_loss(prediction, target).backward()
+    norms = C.gradient_norms(controlnet)
+    assert norms["residual zero convs"] > 0
+    # dL/dx = w * dL/dy = 0 behind a zero conv: nothing before them gets a gradient yet
+    assert norms["trainable copy"] == 0.0 and norms["hint encoder zero conv"] == 0.0 and norms["hint encoder (rest)"] == 0.0
+
+
+def test_zero_conv_gradient_is_x_times_upstream_gradient():
+    """y = w x + b with w = 0: dL/dw = x dL/dy, non-zero because x is not zero (ControlNet FAQ)."""
+    conv = torch.nn.Conv2d(2, 1, kernel_size=1)
+    torch.nn.init.zeros_(conv.weight)
+    torch.nn.init.zeros_(conv.bias)
+    x = torch.tensor([[[[1.0]], [[-3.0]]]])  # (1, 2, 1, 1)
+    y = conv(x)
+    loss = ((y - 2.0) ** 2).sum()  # dL/dy = 2 (y - 2) = -4
+    loss.backward()
+    assert torch.equal(conv.weight.grad.flatten(), torch.tensor([-4.0, 12.0]))
+    assert conv.bias.grad.item() == -4.0
+
+
+def test_training_steps_wake_the_zero_convs_and_leave_the_unet_untouched(unet, controlnet, inputs):
+    before = {k: v.clone() for k, v in unet.state_dict().items()}
+    target = torch.randn(inputs.latents.shape, generator=torch.Generator().manual_seed(2))
+    trace = C.train_steps(controlnet, unet, inputs, target, steps=3, lr=1e-3)
+    assert len(trace.loss) == 4
+    assert trace.zero_conv_norm[0] == 0.0 and trace.output_change[0] == 0.0 and trace.residual[0] == 0.0
+    assert trace.zero_conv_norm[1] > 0 and trace.output_change[-1] > trace.output_change[1] > 0
+    assert trace.loss[-1] < trace.loss[0]
+    for name, tensor in unet.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+
+
+def test_ablation_random_convs_change_the_output_at_step_zero(unet, controlnet, inputs):
+    C.randomize_zero_convolutions(controlnet, seed=0)
+    assert C.zero_conv_norm(controlnet) > 0
+    with torch.no_grad():
+        alone = C.unet_noise_prediction(unet, inputs)
+        damaged = C.unet_noise_prediction(unet, inputs, C.control_residuals(controlnet, inputs))
+    assert (damaged - alone).abs().mean() > 0.01
+
+
+def test_full_size_counts_without_weights():
+    unet, controlnet = C.full_size_models()
+    assert next(unet.parameters()).device.type == "meta"
+    assert C.count_parameters(unet) == 859_520_964
+    assert C.count_parameters(controlnet) == 361_279_120
+    shapes = C.residual_shapes(controlnet, C.random_inputs(unet, latent_size=64, device="meta"))
+    assert len(shapes) == 13 == len(C.residual_sources(controlnet))
+    assert shapes[0] == (1, 320, 64, 64) and shapes[3] == (1, 320, 32, 32) and shapes[-1] == (1, 1280, 8, 8)
+    assert C.residual_sources(controlnet)[:2] == ["conv_in", "down_blocks.0.layer0"]
+
+
+def test_guess_mode_scales_match_the_original_up_to_rounding():
+    ours, original = C.guess_mode_scales(13)
+    assert ours[0].item() == pytest.approx(0.1) and ours[-1].item() == 1.0
+    assert (ours - original).abs().max() < 1e-3
+
+
+def test_scaling_residuals(unet, inputs):
+    from diffusers import ControlNetModel
+
+    from helpers.pipeline import activate_zero_convolutions
+
+    controlnet = ControlNetModel.from_unet(unet)
+    activate_zero_convolutions(controlnet, seed=0)
+    with torch.no_grad():
+        residuals = C.control_residuals(controlnet, inputs)
+    ones = C.scaled_magnitudes(residuals, 1.0)
+    assert C.scaled_magnitudes(residuals, 2.0) == pytest.approx([2 * m for m in ones])
+    assert C.scaled_magnitudes(residuals, 0.0) == [0.0] * len(ones)
+    mid_only = C.scaled_magnitudes(residuals, 1.0, C.block_profile("only mid block", len(ones)))
+    assert mid_only[:-1] == [0.0] * (len(ones) - 1) and mid_only[-1] == ones[-1]
+    with torch.no_grad():
+        by_diffusers = C.control_residuals(controlnet, inputs, conditioning_scale=0.5)
+    assert C.residual_magnitudes(by_diffusers) == pytest.approx(C.scaled_magnitudes(residuals, 0.5))
+    with pytest.raises(ValueError, match="7 residuals but 2 block scales"):
+        C.scale_residuals(residuals, 1.0, [1.0, 1.0])
+    with pytest.raises(ValueError, match="Unknown profile 'loud'"):
+        C.block_profile("loud")
+
+
+def test_residual_scale_widget(unet, inputs):
+    from diffusers import ControlNetModel
+
+    from helpers.pipeline import activate_zero_convolutions
+    from helpers.widgets import ResidualScaleExplorer
+
+    controlnet = ControlNetModel.from_unet(unet)
+    activate_zero_convolutions(controlnet, seed=0)
+    with torch.no_grad():
+        residuals = C.control_residuals(controlnet, inputs)
+    explorer = ResidualScaleExplorer(residuals)
+    ones, picture = list(explorer.magnitudes), explorer.picture.value
+    explorer.scale.value = 0.5
+    assert explorer.magnitudes == pytest.approx([m / 2 for m in ones]) and explorer.picture.value != picture
+    explorer.profile.value = "only mid block"
+    assert explorer.magnitudes[:-1] == [0.0] * (len(ones) - 1) and explorer.magnitudes[-1] == pytest.approx(ones[-1] / 2)
+
+
+def test_diagram_needs_matching_lists():
+    from helpers.plots import controlnet_diagram
+
+    with pytest.raises(ValueError, match="2 sources but 1 shapes"):
+        controlnet_diagram(["conv_in", "mid_block"], [(1, 4, 8, 8)])
+    fig = controlnet_diagram(["conv_in", "mid_block"], [(1, 4, 8, 8), (1, 8, 4, 4)])
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "conv_in  4x8x8" in texts and "+ mid block output  8x4x4" in texts
