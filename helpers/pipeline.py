@@ -24,6 +24,12 @@ HUB_CONTROLNET = "lllyasviel/sd-controlnet-canny"
 ATTENTION_CHOICES = ("sdpa", "plain", "xformers")
 
 
+def default_image_size(mode: str) -> int:
+    """Longest image side for the demos: 512 (SD1.5's training size) with real weights, 96 in tiny mode
+    (random weights look no better larger, and a CPU stays quick)."""
+    return 512 if mode == "hub" else 96
+
+
 def model_sources(mode: str) -> tuple[str, str]:
     """``(base model, controlnet)`` as Hub ids (hub mode) or local folders (tiny mode)."""
     if mode == "hub":

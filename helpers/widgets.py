@@ -129,3 +129,68 @@ class ResidualScaleExplorer:
         from IPython.display import display
 
         display(self.widget)
+
+
+class GenerationPanel:
+    """Prompt, negative prompt, seed, steps, conditioning scale, guidance scale, a Generate button and
+    a progress bar, over ``helpers.pipeline.generate`` with a fixed control image.
+
+    After a click, ``image`` holds the result (also shown in ``picture``) and ``error`` the message of a
+    failure (shown in ``status``): ipywidgets would otherwise swallow the exception.
+    """
+
+    def __init__(self, pipe, control_image: Image.Image, prompt: str = "", negative_prompt: str = "", steps: int = 20):
+        self.pipe, self.control_image = pipe, control_image
+        self.prompt = widgets.Textarea(value=prompt, description="prompt", layout=widgets.Layout(width="95%"))
+        self.negative_prompt = widgets.Text(value=negative_prompt, description="negative", layout=widgets.Layout(width="95%"))
+        self.seed = widgets.IntText(value=0, description="seed")
+        self.steps = widgets.IntSlider(value=steps, min=1, max=50, description="steps")
+        self.conditioning_scale = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.05, description="control")
+        self.guidance_scale = widgets.FloatSlider(value=7.5, min=1.0, max=15.0, step=0.5, description="guidance")
+        self.button = widgets.Button(description="Generate", button_style="primary")
+        self.progress = widgets.IntProgress(value=0, min=0, max=steps, description="progress")
+        self.status = widgets.HTML()
+        self.picture = widgets.Image(format="png")
+        self.image: Image.Image | None = None
+        self.error: str | None = None
+        self.button.on_click(self._on_click)
+        controls = widgets.VBox(
+            [self.prompt, self.negative_prompt, self.seed, self.steps, self.conditioning_scale, self.guidance_scale, self.button, self.progress, self.status]
+        )
+        self.widget = widgets.HBox([controls, widgets.VBox([widgets.Image(value=to_png(control_image), format="png"), self.picture])])
+
+    def _step_done(self, _pipe, step: int, _timestep, callback_kwargs: dict) -> dict:
+        self.progress.value = step + 1
+        return callback_kwargs
+
+    def _on_click(self, _button=None) -> None:
+        from .pipeline import generate
+
+        self.error = None
+        self.progress.max, self.progress.value = self.steps.value, 0
+        self.button.disabled = True
+        self.status.value = "generating..."
+        try:
+            self.image = generate(
+                self.pipe,
+                self.prompt.value,
+                self.control_image,
+                negative_prompt=self.negative_prompt.value or None,
+                seed=self.seed.value,
+                steps=self.steps.value,
+                guidance_scale=self.guidance_scale.value,
+                conditioning_scale=self.conditioning_scale.value,
+                callback_on_step_end=self._step_done,
+            )[0]
+            self.picture.value = to_png(self.image)
+            self.status.value = f"seed {self.seed.value}, {self.steps.value} steps: done"
+        except Exception as err:  # shown in the panel: a callback's exception would vanish otherwise
+            self.error = f"{type(err).__name__}: {err}"
+            self.status.value = f"<span style='color:red'>{self.error}</span>"
+        finally:
+            self.button.disabled = False
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

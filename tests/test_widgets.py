@@ -60,3 +60,29 @@ def test_auto_button_sets_median_thresholds(explorer, portrait):
 def test_explorer_needs_images():
     with pytest.raises(ValueError, match="at least one image"):
         CannyExplorer({})
+
+
+def test_generation_panel_generates_with_progress(tiny_pipe):
+    from helpers import generate
+    from helpers.widgets import GenerationPanel
+
+    control = Image.new("RGB", (64, 64))
+    panel = GenerationPanel(tiny_pipe, control, prompt="a portrait", steps=3)
+    panel.seed.value = 5
+    panel.button.click()
+    assert panel.error is None and panel.image.size == (64, 64)
+    assert panel.progress.value == 3 and panel.progress.max == 3
+    expected = generate(tiny_pipe, "a portrait", control, seed=5, steps=3)[0]
+    assert np.array_equal(np.asarray(panel.image), np.asarray(expected))
+    assert panel.picture.value[:8] == b"\x89PNG\r\n\x1a\n" and not panel.button.disabled
+
+
+def test_generation_panel_shows_errors(tiny_pipe):
+    from helpers.widgets import GenerationPanel
+
+    panel = GenerationPanel(tiny_pipe, Image.new("RGB", (64, 64)), prompt="x", steps=2)
+    panel.guidance_scale.value = 7.5
+    panel.negative_prompt.value = "a"
+    panel.pipe = None  # a broken pipeline: the panel must say so instead of failing silently
+    panel.button.click()
+    assert panel.error is not None and "AttributeError" in panel.status.value
