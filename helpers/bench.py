@@ -1,7 +1,16 @@
-"""Benchmarks that print figures (never timed assertions): ``python -m helpers.bench`` or ``make bench``.
+"""Benchmarks that print figures (never timed assertions).
 
-Prints the set-up time recorded by ``make setup``, each notebook's execution time in tiny mode, and the
-tiny pipeline's time for 20 UniPC steps at 64x64 and 256x256. ``--json PATH`` saves the figures.
+``python -m helpers.bench`` (or ``make bench``): the set-up time recorded by ``make setup``, each
+notebook's execution time in tiny mode, and the tiny pipeline's time for 20 UniPC steps at 64x64 and
+256x256.
+
+``python -m helpers.bench recipes``: the speed/memory recipes of notebook 04 side by side in one process,
+at tiny size or at full Stable Diffusion 1.5 + ControlNet size with random weights (timing depends on
+the architecture, not on the weights; nothing is downloaded). For each recipe: seconds per image,
+denoising steps per second, peak GPU memory, and the fraction of the device's measured matmul peak
+reached. The full-size GPU run is one command::
+
+    python -m helpers.bench recipes --size full --device cuda --json data/bench/gpu_full.json
 """
 
 from __future__ import annotations
@@ -11,10 +20,17 @@ import json
 import os
 import platform
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_STAMP = ROOT / ".venv" / ".installed"
+PROMPT = "a portrait, best quality, extremely detailed"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Overview: set-up, notebooks, tiny pipeline
+# ---------------------------------------------------------------------------------------------------
 
 
 def setup_seconds() -> float | None:
@@ -54,39 +70,369 @@ def time_tiny_pipeline(sizes: tuple[int, ...] = (64, 256), steps: int = 20, repe
         best = float("inf")
         for _ in range(repeats):
             start = time.perf_counter()
-            generate(pipe, "a portrait, best quality", control, steps=steps)
+            generate(pipe, PROMPT, control, steps=steps)
             best = min(best, time.perf_counter() - start)
         results[size] = best
     return results
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
-    parser.add_argument("--json", type=Path, help="also save the figures to this JSON file")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("CONTROLNET_TUTORIAL_MODE", "tiny")
-
+def overview(skip_notebooks: bool = False) -> dict:
     import torch
 
-    figures: dict = {
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
-        "torch": torch.__version__,
-    }
+    figures: dict = {"date": time.strftime("%Y-%m-%d"), **machine_info(torch.device("cpu"))}
     setup = setup_seconds()
     figures["setup_s"] = setup
     print(f"set-up (make setup): {'unknown' if setup is None else f'{setup:.0f} s'}")
-    if not args.skip_notebooks:
+    if not skip_notebooks:
         figures["notebooks_s"] = time_notebooks()
         for name, seconds in figures["notebooks_s"].items():
             print(f"notebook {name:<32} {seconds:6.1f} s")
     figures["tiny_pipeline_20_unipc_steps_s"] = time_tiny_pipeline()
     for size, seconds in figures["tiny_pipeline_20_unipc_steps_s"].items():
         print(f"tiny pipeline, 20 UniPC steps, {size}x{size}: {seconds:.2f} s")
+    return figures
+
+
+# ---------------------------------------------------------------------------------------------------
+# Recipes
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One way to run the pipeline. ``dtype="auto"`` means the blog's choice: float16 on a GPU, float32 on a CPU."""
+
+    name: str
+    description: str
+    dtype: str = "auto"
+    scheduler: str = "unipc"
+    steps: int | None = None  # None: the run's --steps
+    attention: str = "sdpa"
+    offload: str | None = None  # "model" or "sequential"
+    images_per_prompt: int = 1
+    recommended: bool = False  # apply helpers.pipeline.apply_recommended_recipe instead of the switches
+    needs_gpu: bool = False
+    needs_xformers: bool = False
+
+
+RECIPES = [
+    Recipe("fp32-pndm-50", "float32, default scheduler (PNDM), 50 steps", dtype="float32", scheduler="default", steps=50),
+    Recipe("blog", "the blog: fp16 on GPU, UniPC, SDPA"),
+    Recipe("blog-bf16", "the blog in bfloat16", dtype="bfloat16"),
+    Recipe("blog-plain-attention", "the blog with the unfused attention processor", attention="plain"),
+    Recipe("blog-xformers", "the blog with xformers attention", attention="xformers", needs_gpu=True, needs_xformers=True),
+    Recipe("blog-model-offload", "the blog + enable_model_cpu_offload()", offload="model", needs_gpu=True),
+    Recipe("blog-sequential-offload", "the blog + enable_sequential_cpu_offload()", offload="sequential", needs_gpu=True),
+    Recipe("blog-4-per-prompt", "the blog, 4 images per prompt (figures per image)", images_per_prompt=4),
+    Recipe("recommended", "helpers.pipeline.apply_recommended_recipe", recommended=True),
+]
+BASELINE = "blog"
+
+
+@dataclass
+class Result:
+    recipe: str
+    description: str
+    status: str = "ok"  # or "skipped: ..." / "failed: ..."
+    dtype: str = ""
+    steps: int = 0
+    seconds_per_image: float | None = None
+    steps_per_second: float | None = None
+    peak_gib: float | None = None
+    peak_fraction: float | None = None
+    applied: list[str] = field(default_factory=list)
+
+
+def machine_info(device) -> dict:
+    import diffusers
+    import torch
+    import transformers
+
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "cpu": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def build_full_size_pipeline(device, dtype):
+    """SD1.5 + Canny ControlNet at full size with random weights, built on ``device`` (nothing downloaded).
+
+    The configs are those of ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and
+    ``lllyasviel/sd-controlnet-canny``; the tokenizer is the tiny one (tokenization costs nothing).
+    """
+    import torch
+    from diffusers import AutoencoderKL, ControlNetModel, PNDMScheduler, StableDiffusionControlNetPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from .concepts import SD15_UNET_CONFIG
+    from .tiny import SCHEDULER_CONFIG, build_tiny_pipeline_parts
+
+    tokenizer = build_tiny_pipeline_parts()["tokenizer"]
+    torch.manual_seed(0)
+    with torch.device(device):  # initialise directly on the GPU: seconds instead of a minute
+        unet = UNet2DConditionModel(**SD15_UNET_CONFIG)
+        controlnet = ControlNetModel.from_unet(unet)
+        vae = AutoencoderKL(
+            block_out_channels=(128, 256, 512, 512),
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            layers_per_block=2,
+            latent_channels=4,
+            sample_size=512,
+        )
+        text_encoder = CLIPTextModel(
+            CLIPTextConfig(
+                vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768,
+            )
+        )
+    pipe = StableDiffusionControlNetPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, controlnet=controlnet,
+        scheduler=PNDMScheduler(**SCHEDULER_CONFIG), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+    return pipe.to(device=device, dtype=dtype)
+
+
+def load_pipeline(size: str, device, dtype, scheduler: str):
+    """A fresh pipeline for one recipe: the tiny one through the normal loader, or full size from configs."""
+    import torch
+
+    if size == "tiny":
+        from .pipeline import load_controlnet_pipeline
+
+        pipe = load_controlnet_pipeline("tiny", device=str(device), dtype=dtype, scheduler=scheduler)
+    else:
+        pipe = build_full_size_pipeline(device, dtype)
+        if scheduler == "unipc":
+            from diffusers import UniPCMultistepScheduler
+
+            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return pipe
+
+
+def flops_per_step(pipe, resolution: int) -> float:
+    """FLOPs of one denoising step with classifier-free guidance (UNet + ControlNet at batch 2),
+    counted with ``torch.utils.flop_counter`` on the meta device: shapes only, no compute."""
+    import copy
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    latent = resolution // 8
+    unet, controlnet = copy.deepcopy(pipe.unet).to("meta"), copy.deepcopy(pipe.controlnet).to("meta")
+    x = torch.empty(2, 4, latent, latent, device="meta")
+    text = torch.empty(2, 77, unet.config.cross_attention_dim, device="meta")
+    hint = torch.empty(2, 3, resolution, resolution, device="meta")
+    t = torch.tensor([500, 500], device="meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        down, mid = controlnet(x, t, encoder_hidden_states=text, controlnet_cond=hint, return_dict=False)
+        unet(x, t, encoder_hidden_states=text, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+    return float(counter.get_total_flops())
+
+
+def matmul_peak(device, dtype) -> float:
+    """Measured FLOP/s of a large square matmul in ``dtype``: the practical peak of this device."""
+    import torch
+
+    n = 8192 if device.type == "cuda" else 1024
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(2):
+        a @ b
+    repeats = 20 if device.type == "cuda" else 5
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, repeats: int, peaks: dict, step_flops: dict) -> Result:
+    import torch
+    from PIL import Image
+
+    from .devices import pick_dtype
+    from .pipeline import apply_optimizations, apply_recommended_recipe, generate, xformers_available
+
+    result = Result(recipe.name, recipe.description)
+    if recipe.needs_gpu and device.type != "cuda":
+        result.status = "skipped: needs a GPU"
+        return result
+    if recipe.needs_xformers and not xformers_available():
+        result.status = "skipped: xformers not installed"
+        return result
+    dtype = pick_dtype(device, None if recipe.dtype == "auto" else recipe.dtype)
+    if recipe.recommended:
+        from .pipeline import recommended_dtype
+
+        dtype = recommended_dtype(device)
+    result.dtype, result.steps = str(dtype).removeprefix("torch."), recipe.steps or steps
+    try:
+        pipe = load_pipeline(size, device, dtype, recipe.scheduler)
+        if recipe.recommended:
+            result.applied = apply_recommended_recipe(pipe, verbose=False)
+        else:
+            result.applied = apply_optimizations(pipe, attention=recipe.attention, verbose=False)
+            if recipe.offload == "model":
+                pipe.enable_model_cpu_offload()
+            elif recipe.offload == "sequential":
+                pipe.enable_sequential_cpu_offload()
+        control = Image.new("RGB", (resolution, resolution))
+        prompts = [PROMPT]
+        marks: list[float] = []
+
+        def mark(_pipe, _step, _t, kwargs):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            marks.append(time.perf_counter())
+            return kwargs
+
+        def once(n_steps: int) -> float:
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            generate(pipe, prompts, control, steps=n_steps, seed=0, num_images_per_prompt=recipe.images_per_prompt, callback_on_step_end=mark)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return time.perf_counter() - start
+
+        for _ in range(2):  # warm-up: kernels, autotuning, compilation, CUDA graphs
+            once(min(3, result.steps))
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        best, best_rate = float("inf"), 0.0
+        for _ in range(1 if recipe.offload == "sequential" else repeats):
+            marks.clear()
+            seconds = once(result.steps)
+            best = min(best, seconds)
+            if len(marks) > 1:
+                best_rate = max(best_rate, (len(marks) - 1) / (marks[-1] - marks[0]))
+        result.seconds_per_image = best / recipe.images_per_prompt
+        result.steps_per_second = best_rate * recipe.images_per_prompt if best_rate else None
+        if device.type == "cuda":
+            result.peak_gib = torch.cuda.max_memory_allocated(device) / 2**30
+        if not peaks:
+            # The device's best: bf16/fp16 tensor cores on a GPU; float32 on a CPU (its fastest matmul).
+            candidates = [torch.float32] + ([torch.bfloat16, torch.float16] if device.type == "cuda" else [])
+            peaks.update({d: matmul_peak(device, d) for d in candidates})
+        if resolution not in step_flops:
+            step_flops[resolution] = flops_per_step(pipe, resolution)
+        flops_per_image = step_flops[resolution] * result.steps  # the VAE and text encoder are left out
+        result.peak_fraction = flops_per_image / result.seconds_per_image / max(peaks.values())
+        del pipe
+    except Exception as err:  # one failing recipe must not lose the others' figures
+        result.status = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
+    finally:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return result
+
+
+def format_table(results: list[Result]) -> str:
+    """The results as a Markdown table, with the speed-up over the baseline recipe."""
+    baseline = next((r for r in results if r.recipe == BASELINE and r.seconds_per_image), None)
+    lines = [
+        "| recipe | dtype | steps | s/image | speed-up vs blog | steps/s | peak GiB | % of best matmul FLOP/s | status |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def fmt(value, pattern):
+        return "" if value is None else pattern.format(value)
+
+    for r in results:
+        speedup = baseline.seconds_per_image / r.seconds_per_image if baseline and r.seconds_per_image else None
+        lines.append(
+            f"| {r.recipe} | {r.dtype} | {r.steps or ''} | {fmt(r.seconds_per_image, '{:.3f}')} | {fmt(speedup, '{:.2f}x')} | "
+            f"{fmt(r.steps_per_second, '{:.1f}')} | {fmt(r.peak_gib, '{:.2f}')} | {fmt(r.peak_fraction and 100 * r.peak_fraction, '{:.1f}')} | {r.status} |"
+        )
+    return "\n".join(lines)
+
+
+def recipes(size: str, device_name: str | None, resolution: int | None, steps: int, repeats: int, only: list[str] | None) -> dict:
+    import torch
+
+    from .devices import pick_device
+
+    device = pick_device(device_name)
+    resolution = resolution or (512 if size == "full" else 64)
+    chosen = [r for r in RECIPES if not only or r.name in only]
+    if only and len(chosen) != len(only):
+        known = ", ".join(r.name for r in RECIPES)
+        raise SystemExit(f"Unknown recipe in {only}; known: {known}")
+    print(f"recipes at {size} size, {resolution}x{resolution}, {steps} steps, CFG 7.5, on {device} ({machine_info(device).get('gpu', 'CPU')})")
+    peaks: dict = {}
+    step_flops: dict = {}
+    results = []
+    for recipe in chosen:
+        start = time.perf_counter()
+        results.append(run_recipe(recipe, size, device, resolution, steps, repeats, peaks, step_flops))
+        print(f"  {recipe.name:<26} {results[-1].status:<40} ({time.perf_counter() - start:.0f} s)", flush=True)
+    table = format_table(results)
+    print()
+    print(table)
+    flops = next(iter(step_flops.values()), None)
+    if flops:
+        print(f"\none denoising step with CFG (UNet + ControlNet, batch 2): {flops / 1e9:.3f} GFLOP")
+    for dtype, peak in peaks.items():
+        print(f"measured matmul rate, {str(dtype).removeprefix('torch.')}: {peak / 1e12:.3f} TFLOP/s")
+    base = next((r for r in results if r.recipe == BASELINE and r.seconds_per_image), None)
+    best = next((r for r in results if r.recipe == "recommended" and r.seconds_per_image), None)
+    if base and best:
+        memory = "" if best.peak_gib is None else f", peak memory {best.peak_gib:.2f} GiB vs {base.peak_gib:.2f} GiB"
+        print(f"recommended recipe vs blog recipe: {base.seconds_per_image / best.seconds_per_image:.2f}x faster per image{memory}")
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "size": size,
+        "resolution": resolution,
+        "steps": steps,
+        "guidance_scale": 7.5,
+        "device": str(device),
+        **machine_info(device),
+        "step_gflop": None if not flops else flops / 1e9,
+        "matmul_peak_tflops": {str(k).removeprefix("torch."): v / 1e12 for k, v in peaks.items()},
+        "results": [asdict(r) for r in results],
+        "table": table,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also save the figures to this JSON file")
+    sub = parser.add_subparsers(dest="command")
+    over = sub.add_parser("overview", help="set-up time, notebooks, tiny pipeline (the default)")
+    over.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
+    rec = sub.add_parser("recipes", help="the optimization recipes side by side")
+    rec.add_argument("--size", choices=("tiny", "full"), default="tiny")
+    rec.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
+    rec.add_argument("--resolution", type=int, default=None, help="image side in pixels (default: 512 full, 64 tiny)")
+    rec.add_argument("--steps", type=int, default=20)
+    rec.add_argument("--repeats", type=int, default=3)
+    rec.add_argument("--only", default=None, help="comma-separated recipe names")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("CONTROLNET_TUTORIAL_MODE", "tiny")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    if args.command == "recipes":
+        only = args.only.split(",") if args.only else None
+        figures = recipes(args.size, args.device, args.resolution, args.steps, args.repeats, only)
+    else:
+        figures = overview(getattr(args, "skip_notebooks", False))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
         print(f"saved {args.json}")
     return figures
 

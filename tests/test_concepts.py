@@ -141,7 +141,7 @@ def test_scaling_residuals(unet, inputs):
     with torch.no_grad():
         by_diffusers = C.control_residuals(controlnet, inputs, conditioning_scale=0.5)
     assert C.residual_magnitudes(by_diffusers) == pytest.approx(C.scaled_magnitudes(residuals, 0.5))
-    with pytest.raises(ValueError, match="7 residuals but 2 block scales"):
+    with pytest.raises(ValueError, match="5 residuals but 2 block scales"):
         C.scale_residuals(residuals, 1.0, [1.0, 1.0])
     with pytest.raises(ValueError, match="Unknown profile 'loud'"):
         C.block_profile("loud")
