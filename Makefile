@@ -13,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAB_ARGS ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test unit notebooks bench strip clean
+.PHONY: setup lab test unit notebooks bench bench-recipes strip clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); set -e; \
@@ -43,6 +43,11 @@ notebooks: setup
 
 bench: setup
 	$(TEST_ENV) $(BIN)/python -m helpers.bench
+
+# On a GPU: full SD1.5 + ControlNet size, random weights (no download); on a CPU: tiny size.
+bench-recipes: setup
+	$(TEST_ENV) $(BIN)/python -m helpers.bench --json artifacts/bench-recipes.json recipes \
+		$$($(BIN)/python -c "import torch; print('--size full' if torch.cuda.is_available() else '--size tiny')")
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

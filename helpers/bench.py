@@ -10,7 +10,9 @@ the architecture, not on the weights; nothing is downloaded). For each recipe: s
 denoising steps per second, peak GPU memory, and the fraction of the device's measured matmul peak
 reached. The full-size GPU run is one command::
 
-    python -m helpers.bench recipes --size full --device cuda --json data/bench/gpu_full.json
+    python -m helpers.bench --json data/bench/gpu_full.json recipes --size full --device cuda
+
+(``--only blog,recommended`` runs a subset; compiling recipes take a minute or two each.)
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ class Recipe:
     attention: str = "sdpa"
     offload: str | None = None  # "model" or "sequential"
     images_per_prompt: int = 1
+    channels_last: bool = False  # UNet, ControlNet and VAE in channels-last memory layout
+    compile_mode: str | None = None  # torch.compile the UNet and ControlNet with this mode
     recommended: bool = False  # apply helpers.pipeline.apply_recommended_recipe instead of the switches
     needs_gpu: bool = False
     needs_xformers: bool = False
@@ -118,12 +122,16 @@ class Recipe:
 RECIPES = [
     Recipe("fp32-pndm-50", "float32, default scheduler (PNDM), 50 steps", dtype="float32", scheduler="default", steps=50),
     Recipe("blog", "the blog: fp16 on GPU, UniPC, SDPA"),
+    Recipe("blog-fp32", "the blog in float32", dtype="float32"),
+    Recipe("blog-fp16", "the blog in float16 (GPU only)", dtype="float16", needs_gpu=True),
     Recipe("blog-bf16", "the blog in bfloat16", dtype="bfloat16"),
     Recipe("blog-plain-attention", "the blog with the unfused attention processor", attention="plain"),
     Recipe("blog-xformers", "the blog with xformers attention", attention="xformers", needs_gpu=True, needs_xformers=True),
     Recipe("blog-model-offload", "the blog + enable_model_cpu_offload()", offload="model", needs_gpu=True),
     Recipe("blog-sequential-offload", "the blog + enable_sequential_cpu_offload()", offload="sequential", needs_gpu=True),
     Recipe("blog-4-per-prompt", "the blog, 4 images per prompt (figures per image)", images_per_prompt=4),
+    Recipe("blog-compile", "the blog + channels_last + torch.compile (default mode)", channels_last=True, compile_mode="default", needs_gpu=True),
+    Recipe("blog-compile-cudagraphs", "the blog + channels_last + torch.compile with CUDA graphs", channels_last=True, compile_mode="reduce-overhead", needs_gpu=True),
     Recipe("recommended", "helpers.pipeline.apply_recommended_recipe", recommended=True),
 ]
 BASELINE = "blog"
@@ -220,6 +228,17 @@ def load_pipeline(size: str, device, dtype, scheduler: str):
     return pipe
 
 
+def results_from_table(table: dict) -> list[Result]:
+    """The ``results`` of a saved table as ``Result`` objects (fields a table lacks stay empty)."""
+    fields = Result.__dataclass_fields__
+    return [Result(**{k: v for k, v in row.items() if k in fields}) for row in table["results"]]
+
+
+def saved_tables(folder: Path = ROOT / "data" / "bench") -> dict[str, dict]:
+    """Benchmark tables saved in the repository (``data/bench/*.json``), by file name."""
+    return {path.name: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+
+
 def flops_per_step(pipe, resolution: int) -> float:
     """FLOPs of one denoising step with classifier-free guidance (UNet + ControlNet at batch 2),
     counted with ``torch.utils.flop_counter`` on the meta device: shapes only, no compute."""
@@ -286,6 +305,14 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
             result.applied = apply_recommended_recipe(pipe, verbose=False)
         else:
             result.applied = apply_optimizations(pipe, attention=recipe.attention, verbose=False)
+            if recipe.channels_last:
+                for model in (pipe.unet, pipe.controlnet, pipe.vae):
+                    model.to(memory_format=torch.channels_last)
+                result.applied.append("memory layout: channels_last")
+            if recipe.compile_mode:
+                pipe.unet = torch.compile(pipe.unet, mode=recipe.compile_mode)
+                pipe.controlnet = torch.compile(pipe.controlnet, mode=recipe.compile_mode)
+                result.applied.append(f"torch.compile(mode={recipe.compile_mode!r})")
             if recipe.offload == "model":
                 pipe.enable_model_cpu_offload()
             elif recipe.offload == "sequential":
@@ -309,7 +336,8 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
                 torch.cuda.synchronize()
             return time.perf_counter() - start
 
-        for _ in range(2):  # warm-up: kernels, autotuning, compilation, CUDA graphs
+        warmups = 2 if device.type == "cuda" else 1  # GPU: kernels, autotuning, compilation, CUDA graphs
+        for _ in range(warmups):
             once(min(3, result.steps))
         if device.type == "cuda":
             torch.cuda.empty_cache()

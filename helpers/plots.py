@@ -112,3 +112,23 @@ def figure_png(fig: plt.Figure) -> bytes:
     fig.savefig(buffer, format="png", dpi=80)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def recipe_bars(results: Sequence, title: str = "", metric: str = "seconds_per_image", label: str = "seconds per image") -> plt.Figure:
+    """Horizontal bars of one metric per benchmark result (``helpers.bench.Result`` or its dict);
+    skipped or failed recipes are listed with their reason instead of a bar."""
+    rows = [r if isinstance(r, dict) else r.__dict__ for r in results]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.0))
+    names = [r["recipe"] for r in rows]
+    values = [r.get(metric) or 0.0 for r in rows]
+    ax.barh(names, values, color="#4c72b0")
+    for y, r in enumerate(rows):
+        value = r.get(metric)
+        text = f" {value:.3g}" if value else f" {r.get('status', 'n/a')}"
+        ax.text(value or 0.0, y, text, va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(label)
+    ax.set_xlim(0, max(values + [1e-9]) * 1.35)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
