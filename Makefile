@@ -13,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAB_ARGS ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test unit notebooks bench bench-recipes strip clean
+.PHONY: setup lab test browser unit notebooks bench bench-recipes strip learner clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); set -e; \
@@ -32,8 +32,12 @@ lab: setup
 # Offline, tiny models, one thread per process: the same result on any machine.
 TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
 
-test: setup
+test: setup browser
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider
+
+# Debian's Chromium for the real-browser test (skipped with a reason where it cannot be installed).
+browser:
+	@bash tools/install_browser.sh
 
 unit: setup
 	$(TEST_ENV) $(BIN)/python -m pytest tests
@@ -54,3 +58,7 @@ clean:
 
 strip: setup
 	$(BIN)/python tools/strip_notebooks.py
+
+# Learner copies (solutions removed) in learner/, generated from notebooks/.
+learner: setup
+	$(BIN)/python tools/learner_copies.py

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "opencv-python-headless", "ipywidgets")
 OPTIONAL_PACKAGES = ("xformers",)
-WEIGHTS_GIB = 6.0  # SD1.5 (fp16 + fp32 safetensors variants fetched by from_pretrained) + Canny ControlNet
+WEIGHTS_GIB = 7.0  # SD1.5 safetensors (UNet 3.4 GB, safety checker 1.2, text encoder 0.5, VAE 0.3) + ControlNet 1.4 GB
 
 
 @dataclass(frozen=True)

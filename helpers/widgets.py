@@ -50,14 +50,15 @@ class CannyExplorer:
         self.high = widgets.IntSlider(value=high, min=0, max=255, description="high", continuous_update=False)
         self.blur = widgets.Dropdown(options=list(BLUR_CHOICES), value=blur, description="blur")
         self.auto = widgets.Button(description="auto thresholds", tooltip="thresholds from the median intensity")
-        self.picture = widgets.Image(format="png")
+        # Controls above the picture, which shrinks to the notebook's width: the sliders are never squeezed.
+        self.picture = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", object_fit="contain"))
         self.status = widgets.HTML()
         self.density = 0.0
         for control in (self.image, self.low, self.high, self.blur):
             control.observe(self._on_change, names="value")
         self.auto.on_click(self._on_auto)
-        controls = widgets.VBox([self.image, self.low, self.high, self.blur, self.auto, self.status])
-        self.widget = widgets.HBox([controls, self.picture])
+        controls = widgets.HBox([widgets.VBox([self.image, self.low, self.high]), widgets.VBox([self.blur, self.auto, self.status])])
+        self.widget = widgets.VBox([controls, self.picture])
         self.update()
 
     def _on_change(self, change: dict) -> None:

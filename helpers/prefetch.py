@@ -1,0 +1,61 @@
+"""Download the hub-mode weights ahead of time: ``python -m helpers.prefetch``.
+
+For a workshop on bad Wi-Fi: run this once per machine (or once, then copy the Hugging Face cache folder,
+``~/.cache/huggingface/hub``, to every machine). Afterwards ``HF_HUB_OFFLINE=1`` plus
+``CONTROLNET_TUTORIAL_MODE=hub`` runs the real models with no network at all.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .modes import hub_endpoint, hub_reachable
+from .pipeline import HUB_BASE_MODEL, HUB_CONTROLNET
+
+# What from_pretrained reads, in safetensors only: configs, tokenizer, the weights of each component.
+BASE_PATTERNS = [
+    "model_index.json",
+    "*/config.json",
+    "scheduler/scheduler_config.json",
+    "tokenizer/*",
+    "feature_extractor/*",
+    "unet/diffusion_pytorch_model.safetensors",
+    "vae/diffusion_pytorch_model.safetensors",
+    "text_encoder/model.safetensors",
+    "safety_checker/model.safetensors",
+]
+CONTROLNET_PATTERNS = ["config.json", "diffusion_pytorch_model.safetensors"]
+
+
+class PrefetchError(RuntimeError):
+    """The Hub cannot be reached, with what to do instead."""
+
+
+def prefetch() -> list[str]:
+    """Download (or find in the cache) both repositories; return their local folders."""
+    if not hub_reachable():
+        raise PrefetchError(
+            f"{hub_endpoint()} is not reachable, so nothing can be downloaded. Run this where there is internet, "
+            "then copy ~/.cache/huggingface/hub to the offline machines, or use tiny mode (CONTROLNET_TUTORIAL_MODE=tiny)."
+        )
+    from huggingface_hub import snapshot_download
+
+    return [
+        snapshot_download(HUB_BASE_MODEL, allow_patterns=BASE_PATTERNS),
+        snapshot_download(HUB_CONTROLNET, allow_patterns=CONTROLNET_PATTERNS),
+    ]
+
+
+def main() -> int:
+    try:
+        folders = prefetch()
+    except PrefetchError as err:
+        print(f"prefetch: {err}", file=sys.stderr)
+        return 1
+    for folder in folders:
+        print(f"ready: {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
