@@ -29,8 +29,8 @@ lab: setup
 	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below; Ctrl-C stops it)."
 	cd notebooks && exec ../$(BIN)/jupyter lab --allow-root $(LAB_ARGS)
 
-# Offline, tiny models, one thread per process: the same result on any machine.
-TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error
+# Offline, tiny models, short training runs (CONTROLNET_TUTORIAL_QUICK): the same result on any machine.
+TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error CONTROLNET_TUTORIAL_QUICK=1
 
 test: setup browser
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider

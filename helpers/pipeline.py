@@ -30,10 +30,27 @@ def default_image_size(mode: str) -> int:
     return 512 if mode == "hub" else 96
 
 
-def model_sources(mode: str) -> tuple[str, str]:
-    """``(base model, controlnet)`` as Hub ids (hub mode) or local folders (tiny mode)."""
+TINY_MODELS = ("random", "circles")
+
+
+def model_sources(mode: str, tiny_model: str = "random") -> tuple[str, str]:
+    """``(base model, controlnet)`` as Hub ids (hub mode) or local folders (tiny mode).
+
+    Tiny models: ``"random"`` (SD1.5-shaped, random weights, built on first use: for mechanics) or
+    ``"circles"`` (trained by this repository on fill circles and shipped in ``data/models``: its pictures
+    mean something; its ControlNet follows circle outlines, not Canny edges of photos).
+    """
     if mode == "hub":
         return HUB_BASE_MODEL, HUB_CONTROLNET
+    if tiny_model not in TINY_MODELS:
+        raise ModeError(f"Unknown tiny model {tiny_model!r}: use one of {TINY_MODELS}.")
+    if mode == "tiny" and tiny_model == "circles":
+        from .train import BASE_DIR, CONTROLNET_DIR
+
+        for folder in (BASE_DIR, CONTROLNET_DIR):
+            if not folder.exists():
+                raise FileNotFoundError(f"The shipped circles model is missing: {folder}. Reinstall from the repository, or retrain it (data/models/MODEL_CARD.md).")
+        return str(BASE_DIR), str(CONTROLNET_DIR)
     if mode == "tiny":
         from .tiny import ensure_tiny_models
 
@@ -54,6 +71,7 @@ def load_controlnet_pipeline(
     device: str | None = None,
     dtype: str | torch.dtype | None = None,
     scheduler: str = "unipc",
+    tiny_model: str = "random",
 ) -> "StableDiffusionControlNetPipeline":
     """Load ``StableDiffusionControlNetPipeline`` with the Canny ControlNet, ready to call.
 
@@ -63,6 +81,7 @@ def load_controlnet_pipeline(
         dtype: ``None`` for float16 on CUDA and float32 on CPU (see ``helpers.devices.pick_dtype``).
         scheduler: ``"unipc"`` (UniPCMultistepScheduler, 20 steps are enough) or ``"default"``
             (the model's own, PNDM for SD1.5, which wants ~50 steps).
+        tiny_model: in tiny mode, ``"random"`` or ``"circles"`` (see ``model_sources``).
 
     Returns:
         The pipeline on ``device`` in ``dtype``; weights read from safetensors only.
@@ -82,7 +101,7 @@ def load_controlnet_pipeline(
             "Connect to the internet (the first download is ~5 GB), or run in offline tiny mode: "
             "set CONTROLNET_TUTORIAL_MODE=tiny."
         )
-    base, controlnet_source = model_sources(mode)
+    base, controlnet_source = model_sources(mode, tiny_model)
 
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
 

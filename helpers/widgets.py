@@ -195,3 +195,49 @@ class GenerationPanel:
         from IPython.display import display
 
         display(self.widget)
+
+
+class CircleDrawer:
+    """Place a circle's outline with sliders; a fill-circles ControlNet pipeline paints it.
+
+    Thin wiring over ``helpers.train.generate_circles``; ``control`` and ``image`` hold the last arrays.
+    """
+
+    def __init__(self, pipe, scale: int = 8):
+        from .circles import PALETTE, RADII, SIZE
+
+        self.pipe, self.scale = pipe, scale
+        self.x = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="x", continuous_update=False)
+        self.y = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="y", continuous_update=False)
+        self.radius = widgets.FloatSlider(value=8, min=RADII[0], max=RADII[1], step=0.5, description="radius", continuous_update=False)
+        self.fill = widgets.Dropdown(options=list(PALETTE), value="red", description="fill")
+        self.background = widgets.Dropdown(options=list(PALETTE), value="blue", description="background")
+        self.seed = widgets.IntText(value=0, description="seed")
+        self.outline_picture, self.picture = widgets.Image(format="png"), widgets.Image(format="png")
+        self.status = widgets.HTML()
+        self.control: np.ndarray | None = None
+        self.image: np.ndarray | None = None
+        for control in (self.x, self.y, self.radius, self.fill, self.background, self.seed):
+            control.observe(lambda _change: self.update(), names="value")
+        controls = widgets.VBox([self.x, self.y, self.radius, self.fill, self.background, self.seed, self.status])
+        self.widget = widgets.HBox([controls, self.outline_picture, self.picture])
+        self.update()
+
+    def update(self) -> None:
+        from .circles import Circle, render
+        from .train import generate_circles
+
+        if self.fill.value == self.background.value:
+            self.status.value = "<span style='color:red'>pick two different colours</span>"
+            return
+        circle = Circle(self.x.value, self.y.value, self.radius.value, self.fill.value, self.background.value)
+        _, self.control = render(circle)
+        self.image = generate_circles(self.pipe, [circle], [self.control], noise_seed=self.seed.value)[0]
+        big = lambda a: Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)
+        self.outline_picture.value, self.picture.value = to_png(big(self.control)), to_png(big(self.image))
+        self.status.value = f"prompt: <i>{circle.prompt}</i>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -155,3 +155,10 @@ def test_sdpa_and_plain_attention_agree(tiny_pipe, control):
     apply_optimizations(tiny_pipe, attention="sdpa", verbose=False)
     sdpa = np.asarray(generate(tiny_pipe, PROMPT, control, seed=1, steps=3)[0], dtype=int)
     assert np.abs(plain - sdpa).max() <= 2
+
+
+def test_unknown_tiny_model_is_refused():
+    from helpers.pipeline import model_sources
+
+    with pytest.raises(ModeError, match="Unknown tiny model 'faces'"):
+        model_sources("tiny", tiny_model="faces")

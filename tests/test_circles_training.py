@@ -1,0 +1,136 @@
+"""The fill-circles data, the trainers (tiny budgets), and the shipped reference models' figures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import circles as C
+from helpers import train as T
+
+
+def test_samples_are_deterministic_and_distinct():
+    a, b = C.FillCircles(seed=0), C.FillCircles(seed=0)
+    for key in ("pixel_values", "conditioning", "mask"):
+        assert torch.equal(a[5][key], b[5][key])
+    assert a[5]["prompt"] == b[5]["prompt"]
+    assert not torch.equal(a[5]["pixel_values"], a[6]["pixel_values"])
+    assert not torch.equal(C.FillCircles(seed=1)[5]["pixel_values"], a[5]["pixel_values"])
+
+
+def test_sample_shapes_ranges_and_prompt():
+    item = C.FillCircles(seed=0)[3]
+    assert item["pixel_values"].shape == item["conditioning"].shape == (3, 32, 32)
+    assert item["pixel_values"].min() >= -1 and item["pixel_values"].max() <= 1
+    assert set(item["conditioning"].unique().tolist()) == {0.0, 1.0}
+    words = item["prompt"].split()
+    assert words[1:3] == ["circle", "with"] and words[-1] == "background" and words[0] in C.PALETTE and words[3] in C.PALETTE
+    assert words[0] != words[3]
+    with pytest.raises(IndexError):
+        C.FillCircles(length=3)[3]
+
+
+def test_target_colours_follow_the_mask_and_the_outline_hugs_the_disc():
+    circle = C.sample_circle(7)
+    target, control = C.render(circle)
+    disc = C.disc_mask(circle)
+    assert np.all(target[disc] == C.PALETTE[circle.fill]) and np.all(target[~disc] == C.PALETTE[circle.background])
+    ring = control[..., 0] == 255
+    assert ring.sum() > 2 * np.pi * circle.radius  # a closed ring
+    y, x = np.nonzero(ring)
+    distance = np.hypot(x + 0.5 - circle.cx, y + 0.5 - circle.cy)
+    assert np.all(np.abs(distance - circle.radius) < 0.75)
+    assert C.RADII[0] <= circle.radius <= C.RADII[1]
+
+
+def test_metrics_on_ground_truth():
+    circles = [C.sample_circle(i, seed=3) for i in range(20)]
+    targets = [C.render(c)[0] for c in circles]
+    assert all(C.iou(C.fill_mask(t, c.fill, c.background), C.disc_mask(c)) == 1.0 for t, c in zip(targets, circles))
+    assert T.colour_accuracy(targets, circles) == 1.0
+    swapped = [C.Circle(c.cx, c.cy, c.radius, c.background, c.fill) for c in circles]
+    assert T.colour_accuracy(targets, swapped) == 0.0
+    assert C.iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 1.0
+    with pytest.raises(ValueError, match="Unknown colour 'teal'"):
+        C.circle_from_outline(10, 10, 5, fill="teal")
+
+
+def test_quick_budget_env(monkeypatch):
+    monkeypatch.setenv(T.QUICK_ENV, "1")
+    assert T.quick(2000, 40) == 40
+    monkeypatch.setenv(T.QUICK_ENV, "0")
+    assert T.quick(2000, 40) == 2000
+
+
+@pytest.fixture(scope="module")
+def untrained_base(tmp_path_factory):
+    """A base model folder with freshly initialised (untrained) weights: enough to test the mechanics."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(0)
+    tokenizer = T.make_tokenizer()
+    special = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
+    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), bos_token_id=special[0], eos_token_id=special[1], pad_token_id=special[1], **T.TEXT_CONFIG))
+    folder = tmp_path_factory.mktemp("base")
+    T.save_base(AutoencoderKL(**T.VAE_CONFIG), text, UNet2DConditionModel(**T.UNET_CONFIG), tokenizer, folder)
+    return folder
+
+
+def test_tokenizer_has_a_token_per_prompt_word():
+    tokenizer = T.make_tokenizer()
+    tokens = tokenizer.convert_ids_to_tokens(tokenizer("purple circle with orange background").input_ids[1:-1])
+    assert tokens == ["purple</w>", "circle</w>", "with</w>", "orange</w>", "background</w>"]
+
+
+def test_controlnet_training_changes_only_the_trainable_copy(untrained_base):
+    from helpers.concepts import zero_conv_norm
+
+    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in T.load_base(untrained_base) if isinstance(m, torch.nn.Module)]
+    seen = []
+    controlnet, log = T.train_controlnet(untrained_base, steps=3, batch_size=4, validate_every=3, validation_size=2, progress=False,
+                                         on_validation=lambda s, v, images: seen.append((s, v, len(images))))
+    after = [m for m in T.load_base(untrained_base) if isinstance(m, torch.nn.Module)]
+    for state, model in zip(before, after):
+        assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # the saved base is untouched
+    assert zero_conv_norm(controlnet) > 0  # zero convs learned
+    assert log.step == [0, 1, 2] and len(log.loss) == 3 and log.val_step == [3]
+    assert seen[0][0] == 3 and 0.0 <= seen[0][1] <= 1.0 and seen[0][2] == 2
+
+
+def test_locked_models_stay_bit_identical_during_training(untrained_base, monkeypatch):
+    """The models train_controlnet actually trains against (not reloaded copies) must not move."""
+    parts = T.load_base(untrained_base)
+    snapshot = [{k: v.clone() for k, v in m.state_dict().items()} for m in parts if isinstance(m, torch.nn.Module)]
+    monkeypatch.setattr(T, "load_base", lambda _dir: parts)
+    T.train_controlnet(untrained_base, steps=2, batch_size=4, validate_every=2, validation_size=1, progress=False)
+    for state, model in zip(snapshot, [m for m in parts if isinstance(m, torch.nn.Module)]):
+        for k, v in model.state_dict().items():
+            assert torch.equal(state[k], v), k
+    assert all(not p.requires_grad for m in parts if isinstance(m, torch.nn.Module) for p in m.parameters())
+
+
+def test_training_resumes_from_its_checkpoint(untrained_base, tmp_path):
+    kwargs = dict(batch_size=4, validate_every=2, validation_size=1, progress=False, checkpoint_dir=tmp_path)
+    _, first = T.train_controlnet(untrained_base, steps=2, **kwargs)
+    assert (tmp_path / "log.json").exists() and (tmp_path / "model.safetensors").exists()
+    _, resumed = T.train_controlnet(untrained_base, steps=4, **kwargs)
+    assert resumed.step == [0, 1, 2, 3] and resumed.loss[:2] == first.loss and resumed.val_step == [2, 4]
+
+
+def test_random_init_ablation_and_bad_init(untrained_base):
+    from helpers.concepts import zero_conv_norm
+
+    random_start, log = T.train_controlnet(untrained_base, steps=0, init="random", progress=False)
+    zero_start, _ = T.train_controlnet(untrained_base, steps=0, init="zero", progress=False)
+    assert zero_conv_norm(random_start) > 0 and zero_conv_norm(zero_start) == 0.0 and log.step == []
+    with pytest.raises(ValueError, match="init must be 'zero' or 'random'"):
+        T.train_controlnet(untrained_base, steps=1, init="ones", progress=False)
+
+
+def test_jump_step():
+    log = T.TrainingLog(val_step=[100, 200, 300], iou=[0.2, 0.55, 0.9])
+    assert log.jump_step() == 200 and log.jump_step(0.95) is None
