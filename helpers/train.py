@@ -37,6 +37,12 @@ CONTROLNET_DIR = ROOT / "data" / "models" / "circles-controlnet"
 REFERENCE_CURVE = ROOT / "data" / "models" / "circles-controlnet-curve.json"
 QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"
 VALIDATION_SEED, TEST_SEED = 1, 2  # the training data uses seed 0
+# Classifier-free guidance for sampling. Training curves use 3.0 (as the shipped reference curve). For the
+# final figures the scale was chosen on 64 validation outlines (seed 1), then reported on test outlines
+# (seed 2): the ControlNet follows outlines best at 1.5 (IoU 0.90 vs 0.81 at 3.0), the base model gets
+# colours right most often at 3.0.
+GUIDANCE = 3.0
+CONTROLNET_GUIDANCE = 1.5
 
 VAE_CONFIG = dict(
     in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
@@ -312,7 +318,7 @@ def validation_set(count: int, seed: int = VALIDATION_SEED) -> list:
     return [(c, *render(c)) for c in (sample_circle(i, seed) for i in range(count))]
 
 
-def generate_circles(pipe, circles: list, controls: list[np.ndarray] | None = None, steps: int = 20, guidance: float = 3.0, noise_seed: int = 0) -> list[np.ndarray]:
+def generate_circles(pipe, circles: list, controls: list[np.ndarray] | None = None, steps: int = 20, guidance: float = GUIDANCE, noise_seed: int = 0) -> list[np.ndarray]:
     """uint8 images (32, 32, 3) for the circles' prompts, one fixed generator per image (seed ``noise_seed + i``)."""
     from PIL import Image
 
@@ -325,12 +331,12 @@ def generate_circles(pipe, circles: list, controls: list[np.ndarray] | None = No
     return [np.clip(np.rint(image * 255), 0, 255).astype(np.uint8) for image in images]
 
 
-def control_fidelity(parts, controlnet, validation: list) -> tuple[float, list[np.ndarray]]:
+def control_fidelity(parts, controlnet, validation: list, guidance: float = GUIDANCE) -> tuple[float, list[np.ndarray]]:
     """Mean IoU between each generated disc (pixels nearer the fill colour) and the target disc.
     With ``controlnet=None`` the base model alone is measured (it cannot know where the disc goes)."""
     circles = [v[0] for v in validation]
     controls = [v[2] for v in validation] if controlnet is not None else None
-    images = generate_circles(circles_pipeline(parts, controlnet), circles, controls)
+    images = generate_circles(circles_pipeline(parts, controlnet), circles, controls, guidance=guidance)
     scores = [iou(fill_mask(image, c.fill, c.background), disc_mask(c)) for image, c in zip(images, circles)]
     return float(np.mean(scores)), images
 
@@ -355,14 +361,17 @@ def evaluate(base_dir: Path | str = BASE_DIR, controlnet_dir: Path | str = CONTR
 
     parts = load_base(base_dir)
     test = validation_set(count, seed=TEST_SEED)
-    base_iou, base_images = control_fidelity(parts, None, test)
+    _, base_images = control_fidelity(parts, None, test, guidance=GUIDANCE)
+    base_iou, _ = control_fidelity(parts, None, test, guidance=CONTROLNET_GUIDANCE)
     controlnet = ControlNetModel.from_pretrained(controlnet_dir, use_safetensors=True).eval()
-    controlnet_iou, _ = control_fidelity(parts, controlnet, test)
+    controlnet_iou, controlnet_images = control_fidelity(parts, controlnet, test, guidance=CONTROLNET_GUIDANCE)
+    circles = [t[0] for t in test]
     figures = {
         "outlines": count,
-        "base_colour_accuracy": colour_accuracy(base_images, [t[0] for t in test]),
+        "base_colour_accuracy": colour_accuracy(base_images, circles),
         "base_iou": base_iou,
         "controlnet_iou": controlnet_iou,
+        "controlnet_colour_accuracy": colour_accuracy(controlnet_images, circles),
     }
     if REFERENCE_CURVE.exists():
         figures["jump_step"] = TrainingLog(**json.loads(REFERENCE_CURVE.read_text())["log"]).jump_step()

@@ -225,14 +225,14 @@ class CircleDrawer:
 
     def update(self) -> None:
         from .circles import Circle, render
-        from .train import generate_circles
+        from .train import CONTROLNET_GUIDANCE, generate_circles
 
         if self.fill.value == self.background.value:
             self.status.value = "<span style='color:red'>pick two different colours</span>"
             return
         circle = Circle(self.x.value, self.y.value, self.radius.value, self.fill.value, self.background.value)
         _, self.control = render(circle)
-        self.image = generate_circles(self.pipe, [circle], [self.control], noise_seed=self.seed.value)[0]
+        self.image = generate_circles(self.pipe, [circle], [self.control], guidance=CONTROLNET_GUIDANCE, noise_seed=self.seed.value)[0]
         big = lambda a: Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)
         self.outline_picture.value, self.picture.value = to_png(big(self.control)), to_png(big(self.image))
         self.status.value = f"prompt: <i>{circle.prompt}</i>"

@@ -134,3 +134,24 @@ def test_random_init_ablation_and_bad_init(untrained_base):
 def test_jump_step():
     log = T.TrainingLog(val_step=[100, 200, 300], iou=[0.2, 0.55, 0.9])
     assert log.jump_step() == 200 and log.jump_step(0.95) is None
+
+
+def test_shipped_models_reach_the_reference_figures():
+    """The reference run's figures, recomputed from the shipped weights on 64 outlines never used in training."""
+    figures = T.evaluate(count=64)
+    assert figures["controlnet_iou"] >= 0.85, figures
+    assert figures["base_iou"] < 0.45, figures  # the base model alone cannot know where the circle goes
+    assert figures["base_colour_accuracy"] >= 0.75, figures  # but it knows the colours
+    assert figures["jump_step"] is not None and figures["jump_step"] <= 1000
+
+
+def test_loader_offers_the_circles_model_by_name():
+    import helpers
+
+    pipe = helpers.load_controlnet_pipeline("tiny", tiny_model="circles")
+    assert type(pipe).__name__ == "StableDiffusionControlNetPipeline" and type(pipe.scheduler).__name__ == "UniPCMultistepScheduler"
+    assert pipe.vae_scale_factor == 4 and tuple(pipe.controlnet.config.conditioning_embedding_out_channels) == T.HINT_CHANNELS
+    circle = C.circle_from_outline(12, 20, 7, "yellow", "purple")
+    image = T.generate_circles(pipe, [circle], [C.render(circle)[1]], guidance=T.CONTROLNET_GUIDANCE)[0]
+    assert image.shape == (32, 32, 3)
+    assert C.iou(C.fill_mask(image, "yellow", "purple"), C.disc_mask(circle)) > 0.6
