@@ -44,3 +44,14 @@ def test_table_reports_speedup_against_the_blog():
     table = bench.format_table(results)
     assert "| recommended | bfloat16 | 20 | 0.400 | 2.50x | 50.0 | 2.90 | 15.0 | ok |" in table
     assert "| blog-xformers |  |  |  |  |  |  |  | skipped: xformers not installed |" in table
+
+
+def test_full_size_builder_and_flop_count_on_the_meta_device():
+    """The GPU command's full-size pipeline, built on the meta device (no memory): SD1.5 + ControlNet sizes,
+    and one CFG step's FLOPs matching the 2.17 TFLOP measured for the H200 reference table."""
+    from helpers.concepts import count_parameters
+
+    pipe = bench.build_full_size_pipeline(torch.device("meta"), torch.float32)
+    assert count_parameters(pipe.unet) == 859_520_964 and count_parameters(pipe.controlnet) == 361_279_120
+    assert count_parameters(pipe.vae) == 83_653_863 and count_parameters(pipe.text_encoder) == 123_060_480
+    assert bench.flops_per_step(pipe, 512) / 1e12 == pytest.approx(2.17, abs=0.01)
