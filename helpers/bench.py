@@ -112,8 +112,7 @@ class Recipe:
     attention: str = "sdpa"
     offload: str | None = None  # "model" or "sequential"
     images_per_prompt: int = 1
-    channels_last: bool = False  # UNet, ControlNet and VAE in channels-last memory layout
-    compile_mode: str | None = None  # torch.compile the UNet and ControlNet with this mode
+    compile_mode: str | None = None  # helpers.pipeline.compile_for_gpu with this mode (channels_last + torch.compile)
     recommended: bool = False  # apply helpers.pipeline.apply_recommended_recipe instead of the switches
     needs_gpu: bool = False
     needs_xformers: bool = False
@@ -130,8 +129,8 @@ RECIPES = [
     Recipe("blog-model-offload", "the blog + enable_model_cpu_offload()", offload="model", needs_gpu=True),
     Recipe("blog-sequential-offload", "the blog + enable_sequential_cpu_offload()", offload="sequential", needs_gpu=True),
     Recipe("blog-4-per-prompt", "the blog, 4 images per prompt (figures per image)", images_per_prompt=4),
-    Recipe("blog-compile", "the blog + channels_last + torch.compile (default mode)", channels_last=True, compile_mode="default", needs_gpu=True),
-    Recipe("blog-compile-cudagraphs", "the blog + channels_last + torch.compile with CUDA graphs", channels_last=True, compile_mode="reduce-overhead", needs_gpu=True),
+    Recipe("blog-compile", "the blog + channels_last + torch.compile (default mode)", compile_mode="default", needs_gpu=True),
+    Recipe("blog-compile-cudagraphs", "the blog + channels_last + torch.compile with CUDA graphs", compile_mode="reduce-overhead", needs_gpu=True),
     Recipe("recommended", "helpers.pipeline.apply_recommended_recipe", recommended=True),
 ]
 BASELINE = "blog"
@@ -180,9 +179,9 @@ def build_full_size_pipeline(device, dtype):
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from .concepts import SD15_UNET_CONFIG
-    from .tiny import SCHEDULER_CONFIG, build_tiny_pipeline_parts
+    from .tiny import SCHEDULER_CONFIG, clip_tokenizer
 
-    tokenizer = build_tiny_pipeline_parts()["tokenizer"]
+    tokenizer = clip_tokenizer()
     torch.manual_seed(0)
     with torch.device(device):  # initialise directly on the GPU: seconds instead of a minute
         unet = UNet2DConditionModel(**SD15_UNET_CONFIG)
@@ -284,7 +283,7 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
     from PIL import Image
 
     from .devices import pick_dtype
-    from .pipeline import apply_optimizations, apply_recommended_recipe, generate, xformers_available
+    from .pipeline import apply_optimizations, apply_recommended_recipe, compile_for_gpu, generate, xformers_available
 
     result = Result(recipe.name, recipe.description)
     if recipe.needs_gpu and device.type != "cuda":
@@ -305,14 +304,8 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
             result.applied = apply_recommended_recipe(pipe, verbose=False)
         else:
             result.applied = apply_optimizations(pipe, attention=recipe.attention, verbose=False)
-            if recipe.channels_last:
-                for model in (pipe.unet, pipe.controlnet, pipe.vae):
-                    model.to(memory_format=torch.channels_last)
-                result.applied.append("memory layout: channels_last")
             if recipe.compile_mode:
-                pipe.unet = torch.compile(pipe.unet, mode=recipe.compile_mode)
-                pipe.controlnet = torch.compile(pipe.controlnet, mode=recipe.compile_mode)
-                result.applied.append(f"torch.compile(mode={recipe.compile_mode!r})")
+                result.applied += compile_for_gpu(pipe, recipe.compile_mode)
             if recipe.offload == "model":
                 pipe.enable_model_cpu_offload()
             elif recipe.offload == "sequential":

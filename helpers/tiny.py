@@ -127,6 +127,23 @@ def write_clip_tokenizer_files(folder: Path, words: tuple[str, ...] = tuple(VOCA
     return len(vocab)
 
 
+def clip_tokenizer(words: tuple[str, ...] = tuple(VOCAB_WORDS)):
+    """A ``CLIPTokenizer`` with a whole-word token for each of ``words`` (any other text falls back to bytes)."""
+    from transformers import CLIPTokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_clip_tokenizer_files(Path(tmp), tuple(words))
+        return CLIPTokenizer.from_pretrained(tmp, model_max_length=77)
+
+
+def clip_text_encoder(tokenizer, **config):
+    """A randomly initialised ``CLIPTextModel`` sized for ``tokenizer`` and using its special tokens."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    bos, eos = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
+    return CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), bos_token_id=bos, eos_token_id=eos, pad_token_id=eos, **config))
+
+
 def build_tiny_pipeline_parts(seed: int = 0) -> dict:
     """Build the tiny SD1.5-structured parts (random weights from ``seed``) and a CLIP tokenizer.
 
@@ -134,18 +151,12 @@ def build_tiny_pipeline_parts(seed: int = 0) -> dict:
         dict with ``vae``, ``text_encoder``, ``tokenizer``, ``unet``, ``scheduler`` and ``controlnet``.
     """
     from diffusers import AutoencoderKL, ControlNetModel, PNDMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     from .pipeline import activate_zero_convolutions
 
-    with tempfile.TemporaryDirectory() as tmp:
-        vocab_size = write_clip_tokenizer_files(Path(tmp))
-        tokenizer = CLIPTokenizer.from_pretrained(tmp, model_max_length=77)
-    special = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
+    tokenizer = clip_tokenizer()
     torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(
-        CLIPTextConfig(vocab_size=vocab_size, bos_token_id=special[0], eos_token_id=special[1], pad_token_id=special[1], **TEXT_ENCODER_CONFIG)
-    )
+    text_encoder = clip_text_encoder(tokenizer, **TEXT_ENCODER_CONFIG)
     torch.manual_seed(seed + 1)
     vae = AutoencoderKL(**VAE_CONFIG)
     torch.manual_seed(seed + 2)

@@ -19,7 +19,6 @@ import argparse
 import copy
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,13 +73,9 @@ def forever(loader):
 
 def make_tokenizer():
     """A CLIP tokenizer whose vocabulary has a whole-word token for every word of the prompts."""
-    from transformers import CLIPTokenizer
+    from .tiny import clip_tokenizer
 
-    from .tiny import write_clip_tokenizer_files
-
-    with tempfile.TemporaryDirectory() as tmp:
-        write_clip_tokenizer_files(Path(tmp), WORDS)
-        return CLIPTokenizer.from_pretrained(tmp, model_max_length=77)
+    return clip_tokenizer(WORDS)
 
 
 def tokenize(tokenizer, prompts: list[str]) -> torch.Tensor:
@@ -129,12 +124,12 @@ def train_base(vae, steps: int, batch_size: int = 32, lr: float = 1e-3, seed: in
     unconditional prediction that classifier-free guidance needs."""
     from diffusers import UNet2DConditionModel
     from tqdm.auto import tqdm
-    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from .tiny import clip_text_encoder
 
     tokenizer = make_tokenizer()
-    special = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
     torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), bos_token_id=special[0], eos_token_id=special[1], pad_token_id=special[1], **TEXT_CONFIG))
+    text_encoder = clip_text_encoder(tokenizer, **TEXT_CONFIG)
     unet = UNet2DConditionModel(**UNET_CONFIG)
     models = torch.nn.ModuleList([text_encoder, unet])
     ema = copy.deepcopy(models).requires_grad_(False)

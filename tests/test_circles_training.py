@@ -69,12 +69,12 @@ def test_quick_budget_env(monkeypatch):
 def untrained_base(tmp_path_factory):
     """A base model folder with freshly initialised (untrained) weights: enough to test the mechanics."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from helpers.tiny import clip_text_encoder
 
     torch.manual_seed(0)
     tokenizer = T.make_tokenizer()
-    special = tokenizer.convert_tokens_to_ids(["<|startoftext|>", "<|endoftext|>"])
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=len(tokenizer), bos_token_id=special[0], eos_token_id=special[1], pad_token_id=special[1], **T.TEXT_CONFIG))
+    text = clip_text_encoder(tokenizer, **T.TEXT_CONFIG)
     folder = tmp_path_factory.mktemp("base")
     T.save_base(AutoencoderKL(**T.VAE_CONFIG), text, UNet2DConditionModel(**T.UNET_CONFIG), tokenizer, folder)
     return folder
