@@ -13,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAB_ARGS ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser unit notebooks bench bench-recipes strip learner clean
+.PHONY: setup lab test browser unit notebooks rehearse bench bench-recipes strip learner clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); set -e; \
@@ -34,6 +34,12 @@ TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSIT
 
 test: setup browser
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider
+
+# Hub mode, rehearsed offline: every notebook in hub mode against a Hub-shaped cache (SD1.5 + Canny ControlNet
+# at full size, random weights, written by helpers.hub_cache, ~7 GB in ~/.cache/controlnet-tutorial); time and
+# peak memory per notebook in artifacts/rehearsal.json. Fails when a notebook fails or breaks a budget.
+rehearse: setup
+	$(BIN)/python -m helpers.rehearse
 
 # Debian's Chromium for the real-browser test (skipped with a reason where it cannot be installed).
 browser:

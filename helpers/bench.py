@@ -172,37 +172,27 @@ def build_full_size_pipeline(device, dtype):
     """SD1.5 + Canny ControlNet at full size with random weights, built on ``device`` (nothing downloaded).
 
     The configs are those of ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and
-    ``lllyasviel/sd-controlnet-canny``; the tokenizer is the tiny one (tokenization costs nothing).
+    ``lllyasviel/sd-controlnet-canny`` (``helpers.hub_cache``); the tokenizer is the tiny one (tokenization
+    costs nothing) and there is no safety checker (the benchmark times the generation itself).
     """
     import torch
     from diffusers import AutoencoderKL, ControlNetModel, PNDMScheduler, StableDiffusionControlNetPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from .concepts import SD15_UNET_CONFIG
-    from .tiny import SCHEDULER_CONFIG, clip_tokenizer
+    from .hub_cache import configs
+    from .tiny import clip_tokenizer
 
+    sd15, _ = configs("full")
     tokenizer = clip_tokenizer()
     torch.manual_seed(0)
     with torch.device(device):  # initialise directly on the GPU: seconds instead of a minute
-        unet = UNet2DConditionModel(**SD15_UNET_CONFIG)
+        unet = UNet2DConditionModel.from_config(sd15["unet/config.json"])
         controlnet = ControlNetModel.from_unet(unet)
-        vae = AutoencoderKL(
-            block_out_channels=(128, 256, 512, 512),
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            layers_per_block=2,
-            latent_channels=4,
-            sample_size=512,
-        )
-        text_encoder = CLIPTextModel(
-            CLIPTextConfig(
-                vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768,
-            )
-        )
+        vae = AutoencoderKL.from_config(sd15["vae/config.json"])
+        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(sd15["text_encoder/config.json"]))
     pipe = StableDiffusionControlNetPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, controlnet=controlnet,
-        scheduler=PNDMScheduler(**SCHEDULER_CONFIG), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+        scheduler=PNDMScheduler.from_config(sd15["scheduler/scheduler_config.json"]), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
     )
     return pipe.to(device=device, dtype=dtype)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "opencv-python-headless", "ipywidgets")
 OPTIONAL_PACKAGES = ("xformers",)
-WEIGHTS_GIB = 7.0  # SD1.5 safetensors (UNet 3.4 GB, safety checker 1.2, text encoder 0.5, VAE 0.3) + ControlNet 1.4 GB
+
 
 
 @dataclass(frozen=True)
@@ -67,14 +67,22 @@ def environment_report(check_hub: bool = True) -> list[Check]:
     from .modes import hub_endpoint, hub_reachable
 
     if check_hub:
-        reachable = hub_reachable()
-        checks.append(Check("Hugging Face Hub", "ok" if reachable else "optional", f"{hub_endpoint()} {'reachable' if reachable else 'not reachable: tiny mode only'}"))
-    free = shutil.disk_usage(Path.home()).free / 2**30
+        from .pipeline import hub_weights_cached
+
+        if hub_reachable():
+            checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} reachable"))
+        elif hub_weights_cached():
+            checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} not reachable, but the weights are in the local cache: hub mode runs offline"))
+        else:
+            checks.append(Check("Hugging Face Hub", "optional", f"{hub_endpoint()} not reachable and no weights cached: tiny mode only"))
+    from .pipeline import HUB_DOWNLOAD_GB
+
+    free = shutil.disk_usage(Path.home()).free / 1e9
     checks.append(
         Check(
-            f"disk for weights ({WEIGHTS_GIB:.0f} GiB)",
-            "ok" if free >= WEIGHTS_GIB else "optional",
-            f"{free:.0f} GiB free in {Path.home()}" + ("" if free >= WEIGHTS_GIB else ": enough for tiny mode only"),
+            f"disk for weights ({HUB_DOWNLOAD_GB} GB)",
+            "ok" if free >= HUB_DOWNLOAD_GB else "optional",
+            f"{free:.0f} GB free in {Path.home()}" + ("" if free >= HUB_DOWNLOAD_GB else ": enough for tiny mode only"),
         )
     )
     return checks

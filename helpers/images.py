@@ -19,10 +19,10 @@ ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
 DATA_ENV = "CONTROLNET_TUTORIAL_DATA"
 PORTRAIT = "grace_hopper.jpg"
-# The blog's painting (Vermeer, "Girl with a Pearl Earring", public domain), fetched only in hub mode.
-VERMEER_URL = (
-    "https://hf.co/datasets/huggingface/documentation-images/resolve/main/diffusers/input_image_vermeer.png"
-)
+# The blog's painting (Vermeer, "Girl with a Pearl Earring", public domain), fetched only in hub mode,
+# through the Hugging Face cache: downloaded once, then found offline too (helpers.prefetch keeps a copy).
+VERMEER_REPO = "huggingface/documentation-images"  # a dataset repository
+VERMEER_FILE = "diffusers/input_image_vermeer.png"
 
 _already_said: set[tuple[int, int]] = set()
 
@@ -161,10 +161,23 @@ def load_portrait(mode: str = "tiny", max_side: int = 512) -> Image.Image:
     when the download fails), the bundled Grace Hopper photograph in tiny mode."""
     if mode == "hub":
         try:
-            return resize_for_pipeline(load_rgb_image(VERMEER_URL), max_side)
-        except ImageError as err:
-            print(f"{err}\nUsing the bundled portrait instead.")
+            return resize_for_pipeline(load_rgb_image(vermeer_path()), max_side)
+        except Exception as err:  # offline, not cached, a broken download: the lesson goes on with our portrait
+            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+            reason = "offline (HF_HUB_OFFLINE=1) and not in the Hugging Face cache" if offline else f"the download failed ({type(err).__name__})"
+            print(
+                f"Vermeer's painting (the blog's example) is not available: {reason}. Using the bundled portrait of "
+                "Grace Hopper instead; every step works the same. To keep the painting for offline use, run "
+                "`python -m helpers.prefetch` once while online."
+            )
     return resize_for_pipeline(load_rgb_image(data_path(PORTRAIT)), max_side)
+
+
+def vermeer_path() -> str:
+    """Local path of the blog's Vermeer painting: from the Hugging Face cache, downloaded on first use."""
+    from huggingface_hub import hf_hub_download
+
+    return hf_hub_download(VERMEER_REPO, VERMEER_FILE, repo_type="dataset")
 
 
 def image_grid(images: list[Image.Image], rows: int, cols: int) -> Image.Image:

@@ -4,8 +4,11 @@ This is the one place that decides. The rule:
 
 1. ``CONTROLNET_TUTORIAL_MODE`` (``hub``, ``tiny`` or ``auto``) forces a mode; ``make test`` sets ``tiny``.
 2. ``HF_HUB_OFFLINE=1`` set by the user means tiny.
-3. Otherwise ("auto"): hub when the Hub answers a TCP connection within ~2 s, else tiny, with a printed
-   one-line reason. The Hub client itself would retry for ~23 s before failing; we do not wait for it.
+3. Otherwise ("auto"): hub when the Hub answers a TCP connection within ~2 s and PyTorch sees a GPU,
+   else tiny, with a printed one-line reason. The Hub client itself would retry for ~23 s before
+   failing; we do not wait for it. Without a GPU (Binder, a laptop) Stable Diffusion 1.5 takes minutes
+   per picture (the measured figure is in ``data/bench/cpu_full_512.json``), so auto mode picks tiny
+   and says how to insist on hub.
 
 In tiny mode ``HF_HUB_OFFLINE`` is switched on. huggingface_hub reads that variable once, when it is
 first imported, so we also flip its already-imported constant: either way no request leaves the machine.
@@ -91,6 +94,47 @@ def go_offline() -> None:
         constants.HF_HUB_OFFLINE = True
 
 
+CPU_BENCH_TABLE = "cpu_full_512.json"  # helpers.bench recipes --size full --device cpu --resolution 512
+
+
+def cpu_hub_seconds_per_image() -> float | None:
+    """Seconds for one 512x512, 20-step SD1.5 + ControlNet image on this project's 2-core CPU machine, as
+    measured by the benchmark (``data/bench/cpu_full_512.json``); None if that table is missing."""
+    import json
+
+    from .images import data_dir
+
+    try:
+        table = json.loads((data_dir() / "bench" / CPU_BENCH_TABLE).read_text())
+        return next(r["seconds_per_image"] for r in table["results"] if r["recipe"] == "blog" and r["seconds_per_image"])
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+
+
+def cpu_hub_warning() -> str:
+    """What hub mode costs on a CPU, in measured figures, and how to make it cheaper."""
+    seconds = cpu_hub_seconds_per_image()
+    cost = f"about {seconds:.0f} s ({seconds / 60:.0f} min) per 512x512 image (20 steps, measured on 2 CPU cores)" if seconds else "minutes per 512x512 image"
+    return f"Stable Diffusion 1.5 on a CPU: {cost}; a smaller SIZE in the parameters cell is faster (256 px: about 4x)."
+
+
+def auto_choice(reachable: bool, gpu: bool) -> ModeChoice:
+    """Auto mode's rule, given whether the Hub answers and whether there is a GPU."""
+    if reachable and gpu:
+        return ModeChoice("hub", f"{hub_endpoint()} is reachable; real weights will be downloaded once and cached.")
+    if reachable:
+        return ModeChoice(
+            "tiny",
+            f"{hub_endpoint()} is reachable, but PyTorch sees no GPU. {cpu_hub_warning()} Using small local models; "
+            f"set {MODE_ENV}=hub to insist on the real ones.",
+        )
+    return ModeChoice(
+        "tiny",
+        f"{hub_endpoint()} is not reachable (offline?); using small local models. The code and calls are the "
+        f"same as with real weights, the pictures are not. Set {MODE_ENV}=hub to insist on the Hub.",
+    )
+
+
 def choose_mode(verbose: bool = True, check_hub: bool = True) -> ModeChoice:
     """Decide between hub and tiny mode (see the module docstring for the rule) and print why.
 
@@ -108,15 +152,10 @@ def choose_mode(verbose: bool = True, check_hub: bool = True) -> ModeChoice:
         choice = ModeChoice("hub", f"{MODE_ENV}=hub; weights come from the Hugging Face Hub (or its cache).")
     elif _env_true("HF_HUB_OFFLINE"):
         choice = ModeChoice("tiny", "HF_HUB_OFFLINE=1 is set; using small local models instead of the Hub.")
-    elif check_hub and hub_reachable():
-        choice = ModeChoice("hub", f"{hub_endpoint()} is reachable; real weights will be downloaded once and cached.")
     else:
-        choice = ModeChoice(
-            "tiny",
-            f"{hub_endpoint()} is not reachable (offline?); using small local models. The code and calls are the "
-            "same as with real weights, the pictures are not. Set "
-            f"{MODE_ENV}=hub to insist on the Hub.",
-        )
+        from .devices import has_cuda
+
+        choice = auto_choice(check_hub and hub_reachable(), has_cuda())
     if choice.mode == "tiny":
         go_offline()
     if verbose:

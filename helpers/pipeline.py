@@ -6,13 +6,17 @@ local folders written by ``helpers.tiny``; the ``from_pretrained`` calls are the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+import contextlib
+import logging
+import os
+import warnings
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import torch
 from PIL import Image
 
 from .devices import DeviceError, has_cuda, pick_device, pick_dtype
-from .modes import ModeChoice, ModeError, choose_mode, hub_reachable
+from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning, hub_reachable
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
@@ -20,6 +24,9 @@ if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
 # The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
 HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 HUB_CONTROLNET = "lllyasviel/sd-controlnet-canny"
+# What hub mode downloads (float32 safetensors): UNet 3.44 GB, ControlNet 1.45, safety checker 1.22, text
+# encoder 0.49, VAE 0.33. tests/test_hub_cache.py recomputes it from the real configs.
+HUB_DOWNLOAD_GB = 6.9
 
 ATTENTION_CHOICES = ("sdpa", "plain", "xformers")
 
@@ -66,12 +73,58 @@ def _hub_cached(repo_id: str) -> bool:
     return isinstance(found, str)
 
 
+def hub_weights_cached() -> bool:
+    """True when both hub-mode repositories are in the local Hugging Face cache (hub mode then runs offline)."""
+    return _hub_cached(HUB_BASE_MODEL) and _hub_cached(HUB_CONTROLNET)
+
+
+class _DropOfflineNotices(logging.Filter):
+    """Drops the notices a Hub client logs when it was told to stay offline and uses its cache."""
+
+    NOTICES = ("Could not reach the Hub", "Couldn't connect to the Hub")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.NOTICES)
+
+
+@contextlib.contextmanager
+def _quiet_hub_load() -> Iterator[None]:
+    """Silence, for one load only, what library internals say at a normal hub load: a deprecation
+    warning about an argument diffusers itself passes (``local_dir_use_symlinks``), and, when offline
+    on purpose (``HF_HUB_OFFLINE=1``), the "could not reach the Hub, using the cache" notices."""
+    loggers = [logging.getLogger(name) for name in ("huggingface_hub.hf_api", "diffusers.pipelines.pipeline_utils")]
+    offline_filter = _DropOfflineNotices()
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*", category=UserWarning)
+        if offline:
+            for logger in loggers:
+                logger.addFilter(offline_filter)
+        try:
+            yield
+        finally:
+            for logger in loggers:
+                logger.removeFilter(offline_filter)
+
+
+def safety_checker_note(pipe: "StableDiffusionControlNetPipeline") -> str:
+    """One plain line: is the safety checker loaded, and what does it do to a picture it flags?"""
+    if getattr(pipe, "safety_checker", None) is None:
+        return "safety checker: none (these models have none; nothing is filtered)"
+    count = sum(p.numel() for p in pipe.safety_checker.parameters())
+    return (
+        f"safety checker: on ({type(pipe.safety_checker).__name__}, {count / 1e6:.0f} M parameters; the default, and "
+        "what diffusers asks for in anything public): a picture it flags comes back black, and generate() says which one"
+    )
+
+
 def load_controlnet_pipeline(
     mode: str | ModeChoice | None = None,
     device: str | None = None,
     dtype: str | torch.dtype | None = None,
     scheduler: str = "unipc",
     tiny_model: str = "random",
+    verbose: bool = True,
 ) -> "StableDiffusionControlNetPipeline":
     """Load ``StableDiffusionControlNetPipeline`` with the Canny ControlNet, ready to call.
 
@@ -82,6 +135,7 @@ def load_controlnet_pipeline(
         scheduler: ``"unipc"`` (UniPCMultistepScheduler, 20 steps are enough) or ``"default"``
             (the model's own, PNDM for SD1.5, which wants ~50 steps).
         tiny_model: in tiny mode, ``"random"`` or ``"circles"`` (see ``model_sources``).
+        verbose: print one line on the safety checker (see ``safety_checker_note``).
 
     Returns:
         The pipeline on ``device`` in ``dtype``; weights read from safetensors only.
@@ -95,26 +149,31 @@ def load_controlnet_pipeline(
     mode = mode.mode if isinstance(mode, ModeChoice) else mode
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(torch_device, dtype)
-    if mode == "hub" and not (_hub_cached(HUB_BASE_MODEL) and _hub_cached(HUB_CONTROLNET)) and not hub_reachable():
+    if mode == "hub" and not hub_weights_cached() and not hub_reachable():
         raise ModeError(
             "Hub mode, but the Hugging Face Hub is not reachable and the weights are not in the local cache. "
-            "Connect to the internet (the first download is ~5 GB), or run in offline tiny mode: "
+            f"Connect to the internet (the first download is {HUB_DOWNLOAD_GB} GB), or run in offline tiny mode: "
             "set CONTROLNET_TUTORIAL_MODE=tiny."
         )
     base, controlnet_source = model_sources(mode, tiny_model)
 
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
 
-    controlnet = ControlNetModel.from_pretrained(controlnet_source, dtype=torch_dtype, use_safetensors=True)
-    pipe = StableDiffusionControlNetPipeline.from_pretrained(
-        base, controlnet=controlnet, dtype=torch_dtype, use_safetensors=True
-    )
+    with _quiet_hub_load():
+        controlnet = ControlNetModel.from_pretrained(controlnet_source, dtype=torch_dtype, use_safetensors=True)
+        pipe = StableDiffusionControlNetPipeline.from_pretrained(
+            base, controlnet=controlnet, dtype=torch_dtype, use_safetensors=True
+        )
     if scheduler == "unipc":
         from diffusers import UniPCMultistepScheduler
 
         pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
     elif scheduler != "default":
         raise ValueError(f"Unknown scheduler {scheduler!r}: use 'unipc' or 'default'.")
+    if verbose:
+        print(safety_checker_note(pipe))
+        if mode == "hub" and torch_device.type == "cpu":
+            print(cpu_hub_warning())
     return pipe.to(torch_device)
 
 
@@ -260,6 +319,13 @@ def generate(
         height=control_image.height,
         **kwargs,
     )
+    for k, flagged in enumerate(result.nsfw_content_detected or []):
+        if flagged:  # the pipeline has already replaced it by a black picture: say so, never silently
+            p, j = divmod(k, num_images_per_prompt)
+            print(
+                f"Image {k + 1} (prompt {prompts[p][:40]!r}, seed {seeds[p] + j}) was flagged by the safety checker "
+                "and replaced by a black picture. Try another seed or prompt."
+            )
     return result.images
 
 
@@ -273,13 +339,22 @@ def compile_for_gpu(pipe: "StableDiffusionControlNetPipeline", mode: str = "redu
     return ["memory layout: channels_last", f"torch.compile(mode={mode!r}): UNet and ControlNet"]
 
 
+BF16_NATIVE_CAPABILITY = (8, 0)  # Ampere (A100, RTX 30xx) and later: L4, H100, H200
+
+
+def dtype_for_gpu(capability: tuple[int, int]) -> torch.dtype:
+    """bfloat16 on a GPU whose tensor cores run it natively (compute capability 8.0 and up): as fast as
+    float16, and it cannot overflow. float16 below that, on a T4 (7.5) say, where
+    ``torch.cuda.is_bf16_supported()`` also answers True but bfloat16 is emulated and slow."""
+    return torch.bfloat16 if tuple(capability) >= BF16_NATIVE_CAPABILITY else torch.float16
+
+
 def recommended_dtype(device: torch.device | str) -> torch.dtype:
-    """bfloat16 on a GPU that supports it (as fast as float16, and it cannot overflow), float16 on older
-    GPUs, float32 on a CPU (half precision there is slower or fails)."""
+    """``dtype_for_gpu`` on a CUDA GPU; float32 on a CPU (half precision there is slower or fails)."""
     device = torch.device(device)
     if device.type != "cuda":
         return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return dtype_for_gpu(torch.cuda.get_device_capability(device))
 
 
 def apply_recommended_recipe(pipe: "StableDiffusionControlNetPipeline", compile: bool = True, verbose: bool = True) -> list[str]:

@@ -32,7 +32,7 @@ class PrefetchError(RuntimeError):
 
 
 def prefetch() -> list[str]:
-    """Download (or find in the cache) both repositories; return their local folders."""
+    """Download (or find in the cache) both repositories and the Vermeer painting; return their local paths."""
     if not hub_reachable():
         raise PrefetchError(
             f"{hub_endpoint()} is not reachable, so nothing can be downloaded. Run this where there is internet, "
@@ -40,9 +40,12 @@ def prefetch() -> list[str]:
         )
     from huggingface_hub import snapshot_download
 
+    from .images import vermeer_path
+
     return [
         snapshot_download(HUB_BASE_MODEL, allow_patterns=BASE_PATTERNS),
         snapshot_download(HUB_CONTROLNET, allow_patterns=CONTROLNET_PATTERNS),
+        vermeer_path(),
     ]
 
 

@@ -98,11 +98,13 @@ def _bytes_to_unicode() -> dict[int, str]:
     return dict(zip(printable, (chr(c) for c in codes)))
 
 
-def write_clip_tokenizer_files(folder: Path, words: tuple[str, ...] = tuple(VOCAB_WORDS)) -> int:
+def write_clip_tokenizer_files(folder: Path, words: tuple[str, ...] = tuple(VOCAB_WORDS), vocab_size: int | None = None) -> int:
     """Write a CLIP-format ``vocab.json`` and ``merges.txt`` to ``folder``; return the vocabulary size.
 
     The vocabulary has CLIP's layout: the 256 byte symbols, the same with the end-of-word mark
     ``</w>``, one token per merge (each word is merged left to right), then the two special tokens.
+    ``vocab_size`` (e.g. CLIP's 49,408) pads it with filler merges of two byte symbols, ranked after
+    the words' merges so they never split a word, until the special tokens get CLIP's real ids.
     """
     symbols = list(_bytes_to_unicode().values())
     vocab = symbols + [s + "</w>" for s in symbols]
@@ -119,6 +121,13 @@ def write_clip_tokenizer_files(folder: Path, words: tuple[str, ...] = tuple(VOCA
                 vocab.append(pieces[0] + pieces[1])
                 i = 0
             pieces[i : i + 2] = [pieces[i] + pieces[i + 1]]
+    if vocab_size is not None:
+        known = set(vocab)
+        fillers = ((a, b) for a in symbols for b in symbols if a + b not in known)
+        while len(vocab) < vocab_size - 2:
+            a, b = next(fillers)
+            ranks[(a, b)] = len(ranks)
+            vocab.append(a + b)
     merges = list(ranks)
     vocab += ["<|startoftext|>", "<|endoftext|>"]
     folder.mkdir(parents=True, exist_ok=True)

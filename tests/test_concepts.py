@@ -86,10 +86,12 @@ def test_zero_conv_gradient_is_x_times_upstream_gradient():
     assert conv.bias.grad.item() == -4.0
 
 
-def test_training_steps_wake_the_zero_convs_and_leave_the_unet_untouched(unet, controlnet, inputs):
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adamw", 1e-3)])
+def test_training_steps_wake_the_zero_convs_and_leave_the_unet_untouched(unet, controlnet, inputs, optimizer, lr):
     before = {k: v.clone() for k, v in unet.state_dict().items()}
     target = torch.randn(inputs.latents.shape, generator=torch.Generator().manual_seed(2))
-    trace = C.train_steps(controlnet, unet, inputs, target, steps=3, lr=1e-3)
+    trace = C.train_steps(controlnet, unet, inputs, target, steps=3, lr=lr, optimizer=optimizer)
+    assert all(p.grad is None for p in controlnet.parameters()), "gradients are freed on return"
     assert len(trace.loss) == 4
     assert trace.zero_conv_norm[0] == 0.0 and trace.output_change[0] == 0.0 and trace.residual[0] == 0.0
     assert trace.zero_conv_norm[1] > 0 and trace.output_change[-1] > trace.output_change[1] > 0
@@ -173,3 +175,19 @@ def test_diagram_needs_matching_lists():
     fig = controlnet_diagram(["conv_in", "mid_block"], [(1, 4, 8, 8), (1, 8, 4, 4)])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "conv_in  4x8x8" in texts and "+ mid block output  8x4x4" in texts
+
+
+def test_unknown_optimizer_is_named(unet, controlnet, inputs):
+    with pytest.raises(ValueError, match="Unknown optimizer 'lion'"):
+        C.train_steps(controlnet, unet, inputs, torch.zeros_like(inputs.latents), steps=1, optimizer="lion")
+
+
+def test_differs_from_saved_compares_bit_for_bit_with_the_file(tiny_model_dirs, unet):
+    base = str(tiny_model_dirs[0])
+    assert C.differs_from_saved(unet, base, subfolder="unet") == []
+    names = dict(C.saved_tensors(C.weights_file(base, "unet")))
+    assert names.keys() == unet.state_dict().keys()
+    with torch.no_grad():
+        unet.conv_in.bias[0] += 1e-7  # the smallest change still counts
+    assert C.differs_from_saved(unet, base, subfolder="unet") == ["conv_in.bias"]
+    assert C.differs_from_saved(unet.to(torch.float64), base, subfolder="unet") == list(unet.state_dict())  # dtype counts

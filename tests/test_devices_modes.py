@@ -88,4 +88,28 @@ def test_reachable_endpoint_means_hub(clean_env):
         server.listen()
         clean_env.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
         assert modes.hub_reachable(timeout_s=2.0)
-        assert choose_mode(verbose=False).mode == "hub"
+        choice = choose_mode(verbose=False)
+        if torch.cuda.is_available():
+            assert choice.mode == "hub"
+        else:  # Binder: the Hub answers, but SD1.5 on a CPU takes minutes per picture
+            assert choice.mode == "tiny" and "PyTorch sees no GPU" in choice.reason and "CONTROLNET_TUTORIAL_MODE=hub" in choice.reason
+
+
+def test_auto_rule_needs_the_hub_and_a_gpu_for_hub_mode():
+    assert modes.auto_choice(reachable=True, gpu=True).mode == "hub"
+    assert modes.auto_choice(reachable=False, gpu=True).mode == "tiny"
+    no_gpu = modes.auto_choice(reachable=True, gpu=False)
+    assert no_gpu.mode == "tiny"
+    seconds = modes.cpu_hub_seconds_per_image()  # the measured figure, from data/bench/cpu_full_512.json
+    assert seconds is not None and seconds > 10
+    assert f"about {seconds:.0f} s ({seconds / 60:.0f} min) per 512x512 image" in no_gpu.reason
+
+
+def test_bfloat16_only_where_the_gpu_runs_it_natively():
+    from helpers.pipeline import dtype_for_gpu, recommended_dtype
+
+    assert dtype_for_gpu((7, 5)) == torch.float16  # T4: is_bf16_supported() says True, but it is emulated
+    assert dtype_for_gpu((7, 0)) == torch.float16  # V100
+    assert dtype_for_gpu((8, 0)) == torch.bfloat16  # A100
+    assert dtype_for_gpu((9, 0)) == torch.bfloat16  # H100, H200
+    assert recommended_dtype("cpu") == torch.float32

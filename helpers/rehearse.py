@@ -1,0 +1,236 @@
+"""``make rehearse``: every notebook in hub mode, offline, against the Hub-shaped cache; time and peak memory.
+
+Each notebook runs in a fresh kernel, from a working folder other than its own, with
+``CONTROLNET_TUTORIAL_MODE=hub``, ``HF_HUB_OFFLINE=1`` and ``HF_HUB_CACHE`` pointing at the cache that
+``helpers.hub_cache`` writes (SD1.5 + the Canny ControlNet at full size, random weights): the code a
+learner runs in hub mode, at the real sizes. On a CPU, parameters that keep the run short (image size,
+steps) are injected after each notebook's ``parameters`` cell with papermill, as a teacher would,
+never by editing the notebook; on a GPU the notebooks' own 512 px defaults run.
+
+For each notebook it records ok/failed, seconds, the kernel's peak RSS, and on a GPU the peak memory
+the kernel process held on the device (``nvidia-smi``, CUDA context included). Budgets: a free Colab
+machine (about 12.7 GB of RAM, a 15 GB T4). The table goes to ``artifacts/rehearsal.json`` and the
+executed notebooks to ``artifacts/rehearsal/``. Exit status 1 when a notebook fails or breaks a budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "artifacts"
+
+RSS_BUDGET_GB = 12.0  # free Colab: about 12.7 GB of RAM, part of it taken by the system
+VRAM_BUDGET_GB = 14.0  # free Colab's T4: 15 GB
+# A CPU run at full size: small pictures, few steps (the code paths are the same as at 512 px, 20 steps).
+# Keys: a notebook's number, or "*" for every notebook (a name is injected only where the notebook has it).
+CPU_PARAMETERS = {
+    "*": {"SIZE": 64, "STEPS": 2, "MAX_SIDE": 256, "RESOLUTION": 64, "REPEATS": 1, "STEP_COUNTS": [2, 4, 8]},
+    "02": {"TRAIN_STEPS": 3},
+}
+GPU_PARAMETERS = {"*": {"REPEATS": 1}}
+
+
+def parameters_for(notebook: str, table: dict) -> dict:
+    """The parameters of ``table`` (see ``CPU_PARAMETERS``) that apply to the notebook named ``notebook``."""
+    return {**table.get("*", {}), **table.get(notebook[:2], {})}
+PEAK_PROBE = """
+import json, resource, sys
+_peaks = {"rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 1e9}
+if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
+    _peaks["allocated_gb"] = sys.modules["torch"].cuda.max_memory_allocated() / 1e9
+print("REHEARSAL_PEAKS", json.dumps(_peaks))
+"""
+
+
+def parameter_names(nb) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters``."""
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            targets = [t for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Assign) for t in node.targets]
+            return {name.id for t in targets for name in ast.walk(t) if isinstance(name, ast.Name)}
+    return set()
+
+
+class _Sampler(threading.Thread):
+    """Polls a process's RSS (and its GPU memory through nvidia-smi) while a notebook runs."""
+
+    def __init__(self, pid: int, interval_s: float = 0.5):
+        super().__init__(daemon=True)
+        self.pid, self.interval_s = pid, interval_s
+        self.rss_gb, self.gpu_gb = 0.0, None
+        self.stop = threading.Event()
+        self.nvidia_smi = shutil.which("nvidia-smi")
+
+    def _gpu_gb(self) -> float | None:
+        out = subprocess.run([self.nvidia_smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=10).stdout
+        used = [float(mib) for pid, mib in (line.split(",") for line in out.strip().splitlines() if "," in line) if int(pid) == self.pid]
+        return sum(used) * 2**20 / 1e9 if used else None
+
+    def run(self) -> None:
+        import psutil
+
+        process = psutil.Process(self.pid)
+        while not self.stop.is_set():
+            try:
+                self.rss_gb = max(self.rss_gb, process.memory_info().rss / 1e9)
+                if self.nvidia_smi:
+                    gpu = self._gpu_gb()
+                    if gpu is not None:
+                        self.gpu_gb = max(self.gpu_gb or 0.0, gpu)
+            except Exception:  # the kernel has gone, or nvidia-smi hiccuped: keep what we have
+                pass
+            self.stop.wait(self.interval_s)
+
+
+def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | None = None, timeout_s: int = 1800) -> dict:
+    """Execute ``path`` in a fresh kernel in ``workdir`` with ``parameters`` injected; return its record."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    nb = load_notebook_node(str(path))  # papermill's reader: adds the metadata its injection needs
+    injected = {k: v for k, v in parameters.items() if k in parameter_names(nb)}
+    if injected:
+        nb = parameterize_notebook(nb, injected)
+    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    record = {"notebook": path.name, "ok": False, "seconds": None, "peak_rss_gb": None, "peak_gpu_gb": None, "parameters": injected, "error": None}
+    start = time.perf_counter()
+    with client.setup_kernel():
+        sampler = _Sampler(client.km.provisioner.pid)
+        sampler.start()
+        try:
+            for index, cell in enumerate(nb.cells):
+                client.execute_cell(cell, index)
+            record["ok"] = True
+        except CellExecutionError as err:
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # tracebacks come coloured
+            lines = [line for line in text.strip().splitlines() if line.strip()]
+            record["error"] = lines[-1][:500] if lines else type(err).__name__
+        except Exception as err:  # a dead kernel (out of memory), a timeout
+            record["error"] = f"{type(err).__name__}: {err}"[:500]
+        record["seconds"] = round(time.perf_counter() - start, 1)
+        peaks = {}
+        nb.cells.append(nbformat.v4.new_code_cell(PEAK_PROBE))  # nbclient executes cells of its notebook only
+        try:
+            probe = client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+            text = "".join(o.get("text", "") for o in probe.outputs)
+            peaks = json.loads(text.split("REHEARSAL_PEAKS", 1)[1])
+        except Exception:  # a dead kernel: the sampler's figure stands
+            pass
+        nb.cells.pop()
+        sampler.stop.set()
+        sampler.join()
+    record["peak_rss_gb"] = round(max(peaks.get("rss_gb", 0.0), sampler.rss_gb), 2)
+    if sampler.gpu_gb is not None or "allocated_gb" in peaks:
+        record["peak_gpu_gb"] = round(max(sampler.gpu_gb or 0.0, peaks.get("allocated_gb", 0.0)), 2)
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out_path)
+    return record
+
+
+def over_budget(record: dict) -> list[str]:
+    """What a record breaks: the RAM budget, the GPU budget."""
+    problems = []
+    if record["peak_rss_gb"] is not None and record["peak_rss_gb"] > RSS_BUDGET_GB:
+        problems.append(f"peak RSS {record['peak_rss_gb']} GB > {RSS_BUDGET_GB} GB")
+    if record["peak_gpu_gb"] is not None and record["peak_gpu_gb"] > VRAM_BUDGET_GB:
+        problems.append(f"peak GPU memory {record['peak_gpu_gb']} GB > {VRAM_BUDGET_GB} GB")
+    return problems
+
+
+def format_table(records: list[dict]) -> str:
+    lines = ["| notebook | ok | seconds | peak RSS GB | peak GPU GB | parameters | error |", "|---|---|---|---|---|---|---|"]
+    for r in records:
+        params = ", ".join(f"{k}={v}" for k, v in r["parameters"].items())
+        gpu = "" if r["peak_gpu_gb"] is None else r["peak_gpu_gb"]
+        lines.append(f"| {r['notebook']} | {'yes' if r['ok'] else 'NO'} | {r['seconds']} | {r['peak_rss_gb']} | {gpu} | {params} | {r['error'] or ''} |")
+    return "\n".join(lines)
+
+
+def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None = None, folder: Path = NOTEBOOKS, out: Path = ARTIFACTS) -> dict:
+    """Run the notebooks in hub mode against ``cache``; write ``out/rehearsal.json``; return the report."""
+    import torch
+
+    gpu = torch.cuda.is_available()
+    parameters = (GPU_PARAMETERS if gpu else CPU_PARAMETERS) if parameters is None else parameters
+    os.environ.update(
+        CONTROLNET_TUTORIAL_MODE="hub",
+        HF_HUB_OFFLINE="1",
+        HF_HUB_CACHE=str(cache),
+        CONTROLNET_TUTORIAL_QUICK="1",
+        TRANSFORMERS_VERBOSITY="error",
+    )
+    paths = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
+    records = []
+    with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder
+        for path in paths:
+            record = run_notebook(path, parameters_for(path.name, parameters), Path(workdir), out / "rehearsal" / path.name)
+            record["over_budget"] = over_budget(record)
+            records.append(record)
+            status = "ok" if record["ok"] and not record["over_budget"] else "FAILED"
+            print(f"{path.name:<32} {status:<7} {record['seconds']:7.1f} s  peak RSS {record['peak_rss_gb']:5.2f} GB"
+                  + ("" if record["peak_gpu_gb"] is None else f"  GPU {record['peak_gpu_gb']:5.2f} GB")
+                  + (f"  {record['error']}" if record["error"] else "") + "".join(f"  {p}" for p in record["over_budget"]), flush=True)
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "mode": "hub (offline, Hub-shaped cache with random weights at full size)",
+        "cache": str(cache),
+        "device": torch.cuda.get_device_name(0) if gpu else f"cpu ({os.cpu_count()} cores)",
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "budgets": {"peak_rss_gb": RSS_BUDGET_GB, "peak_gpu_gb": VRAM_BUDGET_GB},
+        "parameters": parameters,
+        "notebooks": records,
+        "ok": all(r["ok"] and not r["over_budget"] for r in records) and bool(records),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rehearsal.json").write_text(json.dumps(report, indent=2) + "\n")
+    print()
+    print(format_table(records))
+    print(f"\nsaved {out / 'rehearsal.json'}; executed notebooks in {out / 'rehearsal'}")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .hub_cache import default_root, write_hub_cache
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.rehearse", description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=None, help="a Hub-shaped cache (default: written by helpers.hub_cache)")
+    parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,03")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    cache = args.cache or write_hub_cache(default_root("full"))
+    print(f"Hub-shaped cache ready in {time.perf_counter() - start:.0f} s: {cache}", flush=True)
+    parameters = None
+    if args.set:
+        import torch
+
+        parameters = json.loads(json.dumps(GPU_PARAMETERS if torch.cuda.is_available() else CPU_PARAMETERS))
+        for item in args.set:
+            name, _, value = item.partition("=")
+            parameters["*"][name] = ast.literal_eval(value)
+    report = rehearse(cache, args.only.split(",") if args.only else None, parameters)
+    print(f"rehearsal took {time.perf_counter() - start:.0f} s")
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The rehearsal runner: parameters injected with papermill, a fresh kernel, failures and peaks recorded."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from helpers import rehearse
+
+
+def notebook(parameters: str, body: str):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# test"),
+        nbformat.v4.new_code_cell("raise SystemExit('the Colab cell must be skipped')", metadata={"tags": ["skip-execution"]}),
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    return nb
+
+
+def write(tmp_path, name, nb):
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_parameter_names_and_per_notebook_tables():
+    nb = notebook("SIZE = None  # px\nSTEPS, SEED = 20, 0\nPROMPTS = [1, 2]", "pass")
+    assert rehearse.parameter_names(nb) == {"SIZE", "STEPS", "SEED", "PROMPTS"}
+    table = {"*": {"SIZE": 64, "STEPS": 2}, "02": {"TRAIN_STEPS": 3}}
+    assert rehearse.parameters_for("02_concepts.ipynb", table) == {"SIZE": 64, "STEPS": 2, "TRAIN_STEPS": 3}
+    assert rehearse.parameters_for("03_pipeline.ipynb", table) == {"SIZE": 64, "STEPS": 2}
+
+
+@pytest.mark.slow
+def test_a_passing_notebook_gets_its_parameters_and_a_peak(tmp_path):
+    nb = notebook("SIZE = 512\nOTHER = 1", "import os\nassert SIZE == 64, SIZE\nprint('cwd', os.getcwd())\nblock = b'x' * 200_000_000")
+    path = write(tmp_path, "00_ok.ipynb", nb)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    record = rehearse.run_notebook(path, {"SIZE": 64, "STEPS": 2}, workdir, tmp_path / "out" / "00_ok.ipynb")
+    assert record["ok"] and record["error"] is None, record
+    assert record["parameters"] == {"SIZE": 64}  # only names the notebook has
+    assert 0.2 < record["peak_rss_gb"] < 4  # the 200 MB block is counted
+    executed = nbformat.read(tmp_path / "out" / "00_ok.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    assert f"cwd {workdir}" in "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert rehearse.over_budget(record) == []
+
+
+@pytest.mark.slow
+def test_a_hub_branch_that_raises_fails_the_rehearsal(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTROLNET_TUTORIAL_MODE", "hub")
+    body = "import os\nif os.environ['CONTROLNET_TUTORIAL_MODE'] == 'hub':\n    raise RuntimeError('hub branch broken')"
+    path = write(tmp_path, "01_bad.ipynb", notebook("SIZE = 1", body))
+    record = rehearse.run_notebook(path, {}, tmp_path)
+    assert not record["ok"]
+    assert "RuntimeError: hub branch broken" in record["error"]
+    assert record["peak_rss_gb"] > 0  # measured even when a cell fails
+
+
+def test_budgets_are_checked():
+    record = {"peak_rss_gb": 12.5, "peak_gpu_gb": 14.2}
+    assert rehearse.over_budget(record) == ["peak RSS 12.5 GB > 12.0 GB", "peak GPU memory 14.2 GB > 14.0 GB"]
+    assert rehearse.over_budget({"peak_rss_gb": 7.3, "peak_gpu_gb": None}) == []
