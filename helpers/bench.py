@@ -63,7 +63,7 @@ def time_tiny_pipeline(sizes: tuple[int, ...] = (64, 256), steps: int = 20, repe
 
     from .pipeline import generate, load_controlnet_pipeline
 
-    pipe = load_controlnet_pipeline("tiny")
+    pipe = load_controlnet_pipeline("tiny", verbose=False)
     pipe.set_progress_bar_config(disable=True)
     results = {}
     for size in sizes:
@@ -204,7 +204,7 @@ def load_pipeline(size: str, device, dtype, scheduler: str):
     if size == "tiny":
         from .pipeline import load_controlnet_pipeline
 
-        pipe = load_controlnet_pipeline("tiny", device=str(device), dtype=dtype, scheduler=scheduler)
+        pipe = load_controlnet_pipeline("tiny", device=str(device), dtype=dtype, scheduler=scheduler, verbose=False)
     else:
         pipe = build_full_size_pipeline(device, dtype)
         if scheduler == "unipc":

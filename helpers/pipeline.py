@@ -88,10 +88,11 @@ class _DropOfflineNotices(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_hub_load() -> Iterator[None]:
-    """Silence, for one load only, what library internals say at a normal hub load: a deprecation
-    warning about an argument diffusers itself passes (``local_dir_use_symlinks``), and, when offline
-    on purpose (``HF_HUB_OFFLINE=1``), the "could not reach the Hub, using the cache" notices."""
+def quiet_hub_load() -> Iterator[None]:
+    """Silence, inside the ``with`` block only, what library internals say at a normal hub load: a
+    deprecation warning about an argument diffusers itself passes (``local_dir_use_symlinks``), and, when
+    offline on purpose (``HF_HUB_OFFLINE=1``), the "could not reach the Hub, using the cache" notices.
+    Everything else (errors included) still shows."""
     loggers = [logging.getLogger(name) for name in ("huggingface_hub.hf_api", "diffusers.pipelines.pipeline_utils")]
     offline_filter = _DropOfflineNotices()
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -159,7 +160,7 @@ def load_controlnet_pipeline(
 
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
 
-    with _quiet_hub_load():
+    with quiet_hub_load():
         controlnet = ControlNetModel.from_pretrained(controlnet_source, dtype=torch_dtype, use_safetensors=True)
         pipe = StableDiffusionControlNetPipeline.from_pretrained(
             base, controlnet=controlnet, dtype=torch_dtype, use_safetensors=True

@@ -38,8 +38,10 @@ VRAM_BUDGET_GB = 14.0  # free Colab's T4: 15 GB
 # A CPU run at full size: small pictures, few steps (the code paths are the same as at 512 px, 20 steps).
 # Keys: a notebook's number, or "*" for every notebook (a name is injected only where the notebook has it).
 CPU_PARAMETERS = {
-    "*": {"SIZE": 64, "STEPS": 2, "MAX_SIDE": 256, "RESOLUTION": 64, "REPEATS": 1, "STEP_COUNTS": [2, 4, 8]},
-    "02": {"TRAIN_STEPS": 3},
+    "*": {"SIZE": 64, "STEPS": 2, "MAX_SIDE": 256, "RESOLUTION": 64, "REPEATS": 1, "STEP_COUNTS": [1, 2, 3]},
+    "02": {"TRAIN_STEPS": 2},
+    "03": {"STEPS": 1},  # about 20 pipeline calls; 00 and 04 run UniPC's two-step path
+    "05": {"ABLATION_STEPS": 0},  # mode-independent (the shipped circles models); make test runs its ablation
 }
 GPU_PARAMETERS = {"*": {"REPEATS": 1}}
 
@@ -47,9 +49,15 @@ GPU_PARAMETERS = {"*": {"REPEATS": 1}}
 def parameters_for(notebook: str, table: dict) -> dict:
     """The parameters of ``table`` (see ``CPU_PARAMETERS``) that apply to the notebook named ``notebook``."""
     return {**table.get("*", {}), **table.get(notebook[:2], {})}
+# The kernel's own peak RSS: VmHWM of its memory map. (ru_maxrss would not do: Linux carries the parent's
+# peak across fork and exec, so a kernel started by a big process would inherit that process's peak.)
 PEAK_PROBE = """
-import json, resource, sys
-_peaks = {"rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 1e9}
+import json, re, resource, sys
+try:
+    _hwm_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
+except (OSError, AttributeError):  # not Linux
+    _hwm_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+_peaks = {"rss_gb": _hwm_kb * 1024 / 1e9}
 if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
     _peaks["allocated_gb"] = sys.modules["torch"].cuda.max_memory_allocated() / 1e9
 print("REHEARSAL_PEAKS", json.dumps(_peaks))

@@ -142,3 +142,19 @@ def test_hub_mode_loads_the_cache_offline_and_says_what_it_does(small_cache, tmp
     # No alarming library notices at a normal offline hub load
     for noise in ("local_dir_use_symlinks", "Could not reach the Hub", "Couldn't connect to the Hub", "Traceback"):
         assert noise not in out, noise
+
+
+def test_readme_states_the_measured_budgets_and_figures():
+    """The README's hub-mode figures are those of the committed measurements, not typed by hand."""
+    readme = (ROOT / "README.md").read_text()
+    rehearsal = json.loads((ROOT / "data" / "rehearsal-cpu.json").read_text())
+    assert rehearsal["ok"] and rehearsal["mode"].startswith("hub")
+    names = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [r["notebook"] for r in rehearsal["notebooks"]] == names, "the committed rehearsal must cover every notebook"
+    figures = ", ".join(f"{r['notebook'][:2]} {r['peak_rss_gb']:.1f} GB" for r in rehearsal["notebooks"])
+    assert figures in readme
+    assert all(r["ok"] and r["peak_rss_gb"] < rehearsal["budgets"]["peak_rss_gb"] for r in rehearsal["notebooks"])
+    from helpers.modes import cpu_hub_seconds_per_image
+
+    assert f"**{cpu_hub_seconds_per_image():.0f} s**" in readme
+    assert "compute capability 8.0" in readme and "is_bf16_supported()" in readme

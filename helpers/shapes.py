@@ -1,0 +1,167 @@
+"""A "shapes" world for a true Canny ControlNet that a CPU can train: flat shapes, named colours, prompts.
+
+Each scene: one to three shapes (circle, square, triangle, star) in named colours on a background colour,
+at 64x64 pixels. The prompt names them in one of several phrasings ("a red square and a blue circle on a
+yellow background", "red square, blue circle, yellow background"); the control image is this
+repository's own ``canny_control_image`` of the picture (thresholds 100/200), exactly what a learner makes
+from a photograph. The prompt says *what*, only the edges say *where*. Colours are paired so that Canny
+sees every shape (their grey levels differ by at least ``MIN_GRAY_CONTRAST``), and shapes do not touch.
+Scene ``i`` of seed ``s`` is always the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from .canny import canny_control_image
+from .circles import PALETTE, iou
+
+SIZE = 64
+KINDS = ("circle", "square", "triangle", "star")
+MIN_GRAY_CONTRAST = 50  # 0-255 grey levels between a shape and the background (Canny at 100/200 then sees it)
+RADII = (7, 14)  # each shape fits a circle of this radius (inclusive, pixels at 64x64)
+PHRASINGS = (
+    "{shapes} on a {background} background",
+    "{list}, {background} background",
+    "a {background} background with {shapes}",
+)
+WORDS = tuple(PALETTE) + KINDS + ("a", "an", "and", "on", "with", "background")
+
+
+def gray(colour: str) -> float:
+    """The grey level (ITU-R 601 luma, as OpenCV's RGB-to-grey conversion) of a palette colour."""
+    r, g, b = PALETTE[colour]
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One shape: its kind, colour, centre (pixels) and radius of its enclosing circle (pixels)."""
+
+    kind: str
+    colour: str
+    cx: float
+    cy: float
+    radius: float
+
+    def points(self) -> list[tuple[float, float]]:
+        """Polygon vertices (for square, triangle, star), clockwise in image coordinates."""
+        if self.kind == "square":
+            half = self.radius / math.sqrt(2)
+            return [(self.cx - half, self.cy - half), (self.cx + half, self.cy - half), (self.cx + half, self.cy + half), (self.cx - half, self.cy + half)]
+        if self.kind == "triangle":
+            return [(self.cx + self.radius * math.cos(a), self.cy + self.radius * math.sin(a)) for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
+        if self.kind == "star":
+            radii = [self.radius if i % 2 == 0 else self.radius * 0.45 for i in range(10)]
+            return [(self.cx + r * math.cos(-math.pi / 2 + i * math.pi / 5), self.cy + r * math.sin(-math.pi / 2 + i * math.pi / 5)) for i, r in enumerate(radii)]
+        raise ValueError(f"{self.kind!r} has no polygon; kinds: {KINDS}.")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A background colour and its shapes, with the prompt in phrasing ``phrasing`` (an index of PHRASINGS)."""
+
+    background: str
+    shapes: tuple[Shape, ...]
+    phrasing: int = 0
+
+    @property
+    def prompt(self) -> str:
+        named = [f"{'an' if s.colour[0] in 'aeiou' else 'a'} {s.colour} {s.kind}" for s in self.shapes]
+        joined = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        listed = ", ".join(f"{s.colour} {s.kind}" for s in self.shapes)
+        return PHRASINGS[self.phrasing].format(shapes=joined, list=listed, background=self.background)
+
+
+def sample_scene(index: int, seed: int = 0, size: int = SIZE) -> Scene:
+    """Scene ``index`` of ``seed``: a function of ``(seed, index)`` alone."""
+    rng = np.random.default_rng([seed, index, 7])
+    names = list(PALETTE)
+    background = names[rng.integers(len(names))]
+    colours = [c for c in names if abs(gray(c) - gray(background)) >= MIN_GRAY_CONTRAST]
+    shapes: list[Shape] = []
+    for _ in range(int(rng.integers(1, 4))):
+        for _attempt in range(50):  # place without touching the others (enclosing circles 3 px apart)
+            radius = float(rng.integers(RADII[0], RADII[1] + 1))
+            cx, cy = (float(v) for v in rng.uniform(radius + 2, size - radius - 2, size=2))
+            if all(math.hypot(cx - s.cx, cy - s.cy) > radius + s.radius + 3 for s in shapes):
+                shapes.append(Shape(KINDS[rng.integers(len(KINDS))], colours[rng.integers(len(colours))], cx, cy, radius))
+                break
+    return Scene(background, tuple(shapes), int(rng.integers(len(PHRASINGS))))
+
+
+def shape_mask(shape: Shape, size: int = SIZE) -> np.ndarray:
+    """Boolean (size, size) mask of one shape, rasterised as ``render`` draws it."""
+    canvas = Image.new("1", (size, size), 0)
+    _draw(ImageDraw.Draw(canvas), shape, 1)
+    return np.asarray(canvas, dtype=bool)
+
+
+def _draw(pen: ImageDraw.ImageDraw, shape: Shape, fill) -> None:
+    if shape.kind == "circle":
+        pen.ellipse([shape.cx - shape.radius, shape.cy - shape.radius, shape.cx + shape.radius, shape.cy + shape.radius], fill=fill)
+    else:
+        pen.polygon(shape.points(), fill=fill)
+
+
+def render(scene: Scene, size: int = SIZE) -> Image.Image:
+    """The scene as an RGB picture (flat colours, no anti-aliasing)."""
+    picture = Image.new("RGB", (size, size), PALETTE[scene.background])
+    pen = ImageDraw.Draw(picture)
+    for shape in scene.shapes:
+        _draw(pen, shape, PALETTE[shape.colour])
+    return picture
+
+
+def control_image(scene: Scene, size: int = SIZE) -> Image.Image:
+    """The Canny control image of the scene's picture: ``canny_control_image`` at the blog's 100/200."""
+    return canny_control_image(render(scene, size), 100, 200)
+
+
+def foreground_mask(scene: Scene, size: int = SIZE) -> np.ndarray:
+    """Boolean mask of every shape together."""
+    return np.logical_or.reduce([shape_mask(s, size) for s in scene.shapes]) if scene.shapes else np.zeros((size, size), bool)
+
+
+def generated_foreground(picture: Image.Image | np.ndarray, scene: Scene) -> np.ndarray:
+    """Pixels of a generated picture closer to one of the scene's shape colours than to its background."""
+    pixels = np.asarray(picture, dtype=np.float32)[..., :3]
+    distance = lambda colour: np.linalg.norm(pixels - np.array(PALETTE[colour], np.float32), axis=-1)  # noqa: E731
+    nearest_shape = np.min([distance(s.colour) for s in scene.shapes], axis=0)
+    return nearest_shape < distance(scene.background)
+
+
+def shape_iou(picture: Image.Image | np.ndarray, scene: Scene) -> float:
+    """IoU of the generated picture's shape-coloured pixels with the scene's shapes (1.0 = in place)."""
+    return iou(generated_foreground(picture, scene), foreground_mask(scene, np.asarray(picture).shape[0]))
+
+
+class ShapesWorld(torch.utils.data.Dataset):
+    """``length`` scenes of seed ``seed`` as training tensors.
+
+    Items: ``pixel_values`` (3, 64, 64) float in [-1, 1], ``conditioning`` (3, 64, 64) float in [0, 1]
+    (the Canny control image), ``prompt`` (str).
+    """
+
+    def __init__(self, length: int = 100_000, seed: int = 0, size: int = SIZE):
+        self.length, self.seed, self.size = length, seed, size
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < self.length:
+            raise IndexError(index)
+        scene = sample_scene(index, self.seed, self.size)
+        picture = np.asarray(render(scene, self.size))
+        control = np.asarray(control_image(scene, self.size))
+        return {
+            "pixel_values": torch.from_numpy(picture.copy()).permute(2, 0, 1).float() / 127.5 - 1.0,
+            "conditioning": torch.from_numpy(control.copy()).permute(2, 0, 1).float() / 255.0,
+            "prompt": scene.prompt,
+        }

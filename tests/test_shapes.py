@@ -1,0 +1,68 @@
+"""The shapes world: deterministic scenes, prompts that name what is drawn, Canny controls that see every shape."""
+
+import numpy as np
+import pytest
+
+from helpers import shapes as S
+from helpers.circles import PALETTE
+from helpers.fidelity import canny_fidelity
+
+
+def test_scenes_are_a_function_of_seed_and_index():
+    assert S.sample_scene(3) == S.sample_scene(3)
+    assert S.sample_scene(3) != S.sample_scene(4)
+    assert S.sample_scene(3, seed=1) != S.sample_scene(3, seed=0)
+
+
+def test_every_scene_is_drawable_and_every_shape_visible_to_canny():
+    for i in range(60):
+        scene = S.sample_scene(i)
+        assert 1 <= len(scene.shapes) <= 3
+        picture = np.asarray(S.render(scene))
+        assert picture.shape == (64, 64, 3)
+        control = np.asarray(S.control_image(scene))[..., 0] > 0
+        for shape in scene.shapes:
+            assert abs(S.gray(shape.colour) - S.gray(scene.background)) >= S.MIN_GRAY_CONTRAST
+            mask = S.shape_mask(shape)
+            assert mask.sum() > 20, (i, shape)
+            assert (picture[mask] == PALETTE[shape.colour]).all(), "flat colours, no anti-aliasing"
+            ring = np.logical_xor(mask, np.pad(mask, 1)[2:, 1:-1] & np.pad(mask, 1)[:-2, 1:-1] & np.pad(mask, 1)[1:-1, 2:] & np.pad(mask, 1)[1:-1, :-2])
+            near = np.zeros_like(control)
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    near |= np.roll(np.roll(control, dy, 0), dx, 1)
+            assert near[ring].mean() > 0.8, f"scene {i}: Canny misses the {shape.colour} {shape.kind}"
+        # shapes do not touch
+        masks = [S.shape_mask(s) for s in scene.shapes]
+        assert sum(m.sum() for m in masks) == S.foreground_mask(scene).sum()
+
+
+def test_prompts_name_every_shape_in_several_phrasings():
+    scenes = [S.sample_scene(i) for i in range(60)]
+    assert {s.phrasing for s in scenes} == set(range(len(S.PHRASINGS)))
+    for scene in scenes:
+        for shape in scene.shapes:
+            assert f"{shape.colour} {shape.kind}" in scene.prompt
+        assert f"{scene.background} background" in scene.prompt
+        assert set(scene.prompt.replace(",", "").split()) <= set(S.WORDS)
+    two = S.Scene("yellow", (S.Shape("square", "red", 20, 20, 8), S.Shape("circle", "blue", 44, 44, 8)), 0)
+    assert two.prompt == "a red square and a blue circle on a yellow background"
+    assert S.Scene("yellow", two.shapes, 1).prompt == "red square, blue circle, yellow background"
+
+
+def test_the_picture_itself_scores_perfectly_and_a_blank_one_does_not():
+    scene = S.sample_scene(5)
+    picture = S.render(scene)
+    assert S.shape_iou(picture, scene) == 1.0
+    assert canny_fidelity(picture, S.control_image(scene), tolerance_px=0).f1 == 1.0
+    blank = np.zeros((64, 64, 3), np.uint8) + np.array(PALETTE[scene.background], np.uint8)
+    assert S.shape_iou(blank, scene) == 0.0
+
+
+def test_dataset_items():
+    item = S.ShapesWorld(length=10)[2]
+    assert item["pixel_values"].shape == (3, 64, 64) and -1.0 <= item["pixel_values"].min() and item["pixel_values"].max() <= 1.0
+    assert item["conditioning"].shape == (3, 64, 64) and set(item["conditioning"].unique().tolist()) <= {0.0, 1.0}
+    assert item["prompt"] == S.sample_scene(2).prompt
+    with pytest.raises(IndexError):
+        S.ShapesWorld(length=10)[10]
