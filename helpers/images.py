@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -23,6 +23,10 @@ PORTRAIT = "grace_hopper.jpg"
 # through the Hugging Face cache: downloaded once, then found offline too (helpers.prefetch keeps a copy).
 VERMEER_REPO = "huggingface/documentation-images"  # a dataset repository
 VERMEER_FILE = "diffusers/input_image_vermeer.png"
+
+# Larger pictures are refused before decoding: the pipeline works at 512 px, and a 100-megapixel scan
+# would take gigabytes of memory (Pillow's own guard only starts at 89 MP, with a warning).
+MAX_PIXELS = 40_000_000
 
 _already_said: set[tuple[int, int]] = set()
 
@@ -83,10 +87,11 @@ def load_rgb_image(source: ImageSource) -> Image.Image:
             if path.is_dir():
                 raise ImageError(f"{text!r} is a folder, not an image file.")
             try:
-                with Image.open(path) as opened:
+                with Image.open(path) as opened:  # reads the header only: the size is known before decoding
+                    _check_size(opened.width, opened.height, text)
                     opened.load()
                     image = opened.copy()
-            except (UnidentifiedImageError, OSError) as err:
+            except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
                 raise ImageError(
                     f"{text!r} exists but is not an image Pillow can read ({type(err).__name__}). "
                     "Use a PNG, JPEG or WebP file."
@@ -95,6 +100,33 @@ def load_rgb_image(source: ImageSource) -> Image.Image:
         raise ImageError(f"Cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array.")
     if image.width == 0 or image.height == 0:
         raise ImageError(f"The image is empty ({image.width}x{image.height} pixels).")
+    _check_size(image.width, image.height, "The image")
+    return _as_rgb(image)
+
+
+def _check_size(width: int, height: int, what: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{what} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels), more than the "
+            f"{MAX_PIXELS / 1e6:.0f} this tutorial accepts: shrink it first (the pipeline works at 512 px)."
+        )
+
+
+def _as_rgb(image: Image.Image) -> Image.Image:
+    """RGB as the picture looks: rotation metadata applied, 16-bit and float modes scaled (not clipped),
+    transparency laid on white."""
+    image = ImageOps.exif_transpose(image)  # phones store "rotate 90 degrees" in metadata, not in pixels
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16") or (image.mode == "I" and values.max(initial=0) > 255):
+            values = values / 257.0  # 16-bit grey (0-65535) to 8-bit
+        elif image.mode == "F" and values.max(initial=0) <= 1.0:
+            values = values * 255.0
+        image = Image.fromarray(np.rint(values).clip(0, 255).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
     return image.convert("RGB")
 
 
@@ -117,10 +149,28 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise ImageError(f"Expected an array of shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}.")
-    if array.dtype != np.uint8:
-        if np.issubdtype(array.dtype, np.floating):
-            array = np.clip(array, 0.0, 1.0) * 255.0
-        array = np.rint(array).clip(0, 255).astype(np.uint8)
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ImageError("The image array holds NaN or infinite values.")
+        if array.min() < 0.0 or array.max() > 1.0:
+            raise ImageError(
+                f"A float image array must hold values in [0, 1]; this one spans [{array.min():.3g}, {array.max():.3g}]. "
+                "Divide 0-255 values by 255, or map [-1, 1] with (x + 1) / 2."
+            )
+        array = np.rint(array * 255.0).astype(np.uint8)
+    elif array.dtype == np.uint16:
+        array = np.rint(array / 257.0).astype(np.uint8)  # 16-bit (0-65535) to 8-bit
+    elif np.issubdtype(array.dtype, np.integer) and array.dtype != np.uint8:
+        if array.min() < 0 or array.max() > 255:
+            raise ImageError(
+                f"An integer image array must hold values in 0-255 (or be uint16); this {array.dtype} one spans "
+                f"[{array.min()}, {array.max()}]."
+            )
+        array = array.astype(np.uint8)
+    elif array.dtype != np.uint8:
+        raise ImageError(f"Cannot read an image from an array of {array.dtype}: use uint8, uint16, bool or floats in [0, 1].")
     return Image.fromarray(array)
 
 
