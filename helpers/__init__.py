@@ -7,9 +7,16 @@ Modules, one job each:
 - ``images``: loading and sizing input images; bundled demo data.
 - ``canny``: Canny edge maps, the ControlNet's control image.
 - ``tiny``: small SD1.5-shaped models built from configs, for offline use.
+- ``hub_cache``: a Hub-shaped offline cache of the real repositories (real configs, random weights).
 - ``pipeline``: loading the ControlNet pipeline, optimizations, generation.
-- ``widgets``: thin ipywidgets wiring over the functions above.
-- ``bench``: ``python -m helpers.bench``, timings of notebooks and the pipeline.
+- ``concepts``: the paper's claims (locked copy, trainable copy, zero convolutions) as functions.
+- ``circles``, ``shapes``: small data worlds a CPU can train on (fill circles; shapes with Canny controls).
+- ``train``: training a tiny text-to-image model and a ControlNet on fill circles.
+- ``fidelity``: control fidelity, edge F1 with a stated tolerance (as ControlNet++ measures it).
+- ``plots``, ``widgets``: figures, and thin ipywidgets wiring over the functions above.
+- ``check``, ``prefetch``: ``python -m helpers.check`` (install check), ``python -m helpers.prefetch``.
+- ``bench``: ``python -m helpers.bench``, timings of notebooks, the pipeline and the recipes.
+- ``rehearse``: ``make rehearse``, every notebook in hub mode against the Hub-shaped cache.
 
 Importing this package is fast and touches no network; diffusers is imported only when needed.
 """
