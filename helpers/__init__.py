@@ -7,7 +7,8 @@ Modules, one job each:
 - ``images``: loading and sizing input images; bundled demo data.
 - ``canny``: Canny edge maps, the ControlNet's control image.
 - ``tiny``: small SD1.5-shaped models built from configs, for offline use.
-- ``hub_cache``: a Hub-shaped offline cache of the real repositories (real configs, random weights).
+- ``hub_cache``: the real repositories' ids and configs; a Hub-shaped offline cache of them (random weights).
+- ``anatomy``: a ControlNet's zero convolutions, by name.
 - ``pipeline``: loading the ControlNet pipeline, optimizations, generation.
 - ``concepts``: the paper's claims (locked copy, trainable copy, zero convolutions) as functions.
 - ``circles``, ``shapes``: small data worlds a CPU can train on (fill circles; shapes with Canny controls).

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .pipeline import zero_convolutions
+from .anatomy import zero_convolutions
 
 if TYPE_CHECKING:
     from diffusers import ControlNetModel, UNet2DConditionModel

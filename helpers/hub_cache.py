@@ -30,8 +30,11 @@ from pathlib import Path
 
 import torch
 
-from .pipeline import HUB_BASE_MODEL, HUB_CONTROLNET
 from .tiny import cache_dir, write_clip_tokenizer_files
+
+# The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
+HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+HUB_CONTROLNET = "lllyasviel/sd-controlnet-canny"
 
 CACHE_FORMAT = 1  # bump when the layout or the configs below change
 CLIP_VOCAB_SIZE = 49408  # openai/clip-vit-large-patch14: 256 bytes x 2 + 48,894 merges + 2 special tokens
@@ -280,7 +283,7 @@ def _write_sd15(snapshot: Path, files: dict[str, dict], seed: int) -> torch.nn.M
 def _write_controlnet(snapshot: Path, files: dict[str, dict], unet: torch.nn.Module, seed: int) -> None:
     from diffusers import ControlNetModel
 
-    from .pipeline import activate_zero_convolutions
+    from .anatomy import activate_zero_convolutions
 
     _write_json(snapshot / "config.json", files["config.json"])
     controlnet = ControlNetModel.from_config(files["config.json"])

@@ -16,14 +16,12 @@ import torch
 from PIL import Image
 
 from .devices import DeviceError, has_cuda, pick_device, pick_dtype
+from .hub_cache import HUB_BASE_MODEL, HUB_CONTROLNET
 from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning, hub_reachable
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
 
-# The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
-HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-HUB_CONTROLNET = "lllyasviel/sd-controlnet-canny"
 # What hub mode downloads (float32 safetensors): UNet 3.44 GB, ControlNet 1.45, safety checker 1.22, text
 # encoder 0.49, VAE 0.33. tests/test_hub_cache.py recomputes it from the real configs.
 HUB_DOWNLOAD_GB = 6.9
@@ -176,34 +174,6 @@ def load_controlnet_pipeline(
         if mode == "hub" and torch_device.type == "cpu":
             print(cpu_hub_warning())
     return pipe.to(torch_device)
-
-
-def zero_convolutions(controlnet: "ControlNetModel") -> list[tuple[str, torch.nn.Conv2d]]:
-    """The ControlNet's "zero convolutions": (name, module) pairs, in the order they act.
-
-    The hint encoder's last conv (``controlnet_cond_embedding.conv_out``), one 1x1 conv per down
-    residual (``controlnet_down_blocks.*``, 12 in SD1.5) and one for the mid block.
-    """
-    convs = [("controlnet_cond_embedding.conv_out", controlnet.controlnet_cond_embedding.conv_out)]
-    convs += [(f"controlnet_down_blocks.{i}", conv) for i, conv in enumerate(controlnet.controlnet_down_blocks)]
-    convs.append(("controlnet_mid_block", controlnet.controlnet_mid_block))
-    return convs
-
-
-def activate_zero_convolutions(controlnet: "ControlNetModel", std: float = 0.05, seed: int = 0) -> None:
-    """Fill the zero convolutions with small random weights (normal, ``std``), in place.
-
-    Why: a ControlNet straight from ``ControlNetModel.from_unet`` has its zero convolutions at exactly
-    0, so it adds exactly nothing and the control image cannot change the picture. That is the
-    paper's design: training starts from the unchanged pretrained model. A trained ControlNet has
-    non-zero values there; random-weight demo models cannot be trained, so this gives them the
-    *shape* of a trained one, so the control image visibly matters. Never use it on real weights.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _, conv in zero_convolutions(controlnet):
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
-            conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * std)
 
 
 def xformers_available() -> bool:

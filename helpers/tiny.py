@@ -161,7 +161,7 @@ def build_tiny_pipeline_parts(seed: int = 0) -> dict:
     """
     from diffusers import AutoencoderKL, ControlNetModel, PNDMScheduler, UNet2DConditionModel
 
-    from .pipeline import activate_zero_convolutions
+    from .anatomy import activate_zero_convolutions
 
     tokenizer = clip_tokenizer()
     torch.manual_seed(seed)

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from helpers import concepts as C
-from helpers.pipeline import zero_convolutions
+from helpers.anatomy import zero_convolutions
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_guess_mode_scales_match_the_original_up_to_rounding():
 def test_scaling_residuals(unet, inputs):
     from diffusers import ControlNetModel
 
-    from helpers.pipeline import activate_zero_convolutions
+    from helpers.anatomy import activate_zero_convolutions
 
     controlnet = ControlNetModel.from_unet(unet)
     activate_zero_convolutions(controlnet, seed=0)
@@ -152,7 +152,7 @@ def test_scaling_residuals(unet, inputs):
 def test_residual_scale_widget(unet, inputs):
     from diffusers import ControlNetModel
 
-    from helpers.pipeline import activate_zero_convolutions
+    from helpers.anatomy import activate_zero_convolutions
     from helpers.widgets import ResidualScaleExplorer
 
     controlnet = ControlNetModel.from_unet(unet)

@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from helpers import hub_cache
-from helpers.pipeline import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB, zero_convolutions
+from helpers.anatomy import zero_convolutions
+from helpers.pipeline import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB
 
 ROOT = Path(__file__).resolve().parents[1]
 

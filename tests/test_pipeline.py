@@ -6,12 +6,8 @@ from PIL import Image
 from helpers import canny_control_image, generate, resize_for_pipeline
 from helpers.devices import DeviceError
 from helpers.modes import MODE_ENV, ModeError
-from helpers.pipeline import (
-    activate_zero_convolutions,
-    apply_optimizations,
-    load_controlnet_pipeline,
-    zero_convolutions,
-)
+from helpers.anatomy import activate_zero_convolutions, zero_convolutions
+from helpers.pipeline import apply_optimizations, load_controlnet_pipeline
 
 PROMPT = "a portrait, best quality"
 
