@@ -9,14 +9,18 @@ Modules, one job each:
 - ``tiny``: small SD1.5-shaped models built from configs, for offline use.
 - ``hub_cache``: the real repositories' ids and configs; a Hub-shaped offline cache of them (random weights).
 - ``anatomy``: a ControlNet's zero convolutions, by name.
+- ``assembly``: the one place where parts become a stock diffusers pipeline (our own models, no safety checker).
 - ``pipeline``: loading the ControlNet pipeline, optimizations, generation.
 - ``concepts``: the paper's claims (locked copy, trainable copy, zero convolutions) as functions.
 - ``circles``, ``shapes``: small data worlds a CPU can train on (fill circles; shapes with Canny controls).
-- ``train``: training a tiny text-to-image model and a ControlNet on fill circles.
+- ``worlds``: each world with its tiny trained models' sizes, folders and score.
+- ``train``: training a tiny text-to-image model and a ControlNet on a world (``python -m helpers.train``).
+- ``evaluate``: loading the trained tiny models, generating with them, their control fidelity; sweeps, sketches.
 - ``fidelity``: control fidelity, edge F1 with a stated tolerance (as ControlNet++ measures it).
 - ``plots``, ``widgets``: figures, and thin ipywidgets wiring over the functions above.
 - ``check``, ``prefetch``: ``python -m helpers.check`` (install check), ``python -m helpers.prefetch``.
 - ``bench``: ``python -m helpers.bench``, timings of notebooks, the pipeline and the recipes.
+- ``measure``: what the benchmarks measure with: machine, timings, FLOPs, matmul rate, full-size SD1.5 from configs.
 - ``rehearse``: ``make rehearse``, every notebook in hub mode against the Hub-shaped cache.
 
 Importing this package is fast and touches no network; diffusers is imported only when needed.
@@ -31,7 +35,7 @@ from .canny import auto_thresholds, canny_control_image, canny_edges, canny_stag
 from .devices import DeviceError, pick_device, pick_dtype
 from .images import ImageError, data_path, load_portrait, load_rgb_image, resize_for_pipeline
 from .modes import MODE_ENV, ModeChoice, ModeError, choose_mode
-from .pipeline import apply_optimizations, generate, load_controlnet_pipeline
+from .pipeline import apply_optimizations, demo_picture, generate, load_controlnet_pipeline
 
 __version__ = "0.1.0"
 __all__ = [
@@ -47,6 +51,7 @@ __all__ = [
     "canny_stages",
     "choose_mode",
     "data_path",
+    "demo_picture",
     "edge_density",
     "generate",
     "load_controlnet_pipeline",

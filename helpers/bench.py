@@ -4,7 +4,7 @@
 notebook's execution time in tiny mode, and the tiny pipeline's time for 20 UniPC steps at 64x64 and
 256x256.
 
-``python -m helpers.bench recipes``: the speed/memory recipes of notebook 04 side by side in one process,
+``python -m helpers.bench recipes``: the speed/memory recipes of notebook 05 side by side in one process,
 at tiny size or at full Stable Diffusion 1.5 + ControlNet size with random weights (timing depends on
 the architecture, not on the weights; nothing is downloaded). For each recipe: seconds per image,
 denoising steps per second, peak GPU memory, and the fraction of the device's measured matmul peak
@@ -20,79 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SETUP_STAMP = ROOT / ".venv" / ".installed"
-PROMPT = "a portrait, best quality, extremely detailed"
-
-
-# ---------------------------------------------------------------------------------------------------
-# Overview: set-up, notebooks, tiny pipeline
-# ---------------------------------------------------------------------------------------------------
-
-
-def setup_seconds() -> float | None:
-    """Seconds ``make setup`` took, as written in the venv's stamp file (None if unknown)."""
-    try:
-        return float(SETUP_STAMP.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def time_notebooks(folder: Path = ROOT / "notebooks") -> dict[str, float]:
-    """Execute every numbered notebook in a fresh kernel, in its own folder; seconds per notebook."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    times = {}
-    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-        times[path.name] = time.perf_counter() - start
-    return times
-
-
-def time_tiny_pipeline(sizes: tuple[int, ...] = (64, 256), steps: int = 20, repeats: int = 3) -> dict[int, float]:
-    """Best-of-``repeats`` seconds for one image of ``steps`` UniPC steps at each square size, tiny models."""
-    from PIL import Image
-
-    from .pipeline import generate, load_controlnet_pipeline
-
-    pipe = load_controlnet_pipeline("tiny", verbose=False)
-    pipe.set_progress_bar_config(disable=True)
-    results = {}
-    for size in sizes:
-        control = Image.new("RGB", (size, size))
-        generate(pipe, "warm-up", control, steps=2)
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            generate(pipe, PROMPT, control, steps=steps)
-            best = min(best, time.perf_counter() - start)
-        results[size] = best
-    return results
-
-
-def overview(skip_notebooks: bool = False) -> dict:
-    import torch
-
-    figures: dict = {"date": time.strftime("%Y-%m-%d"), **machine_info(torch.device("cpu"))}
-    setup = setup_seconds()
-    figures["setup_s"] = setup
-    print(f"set-up (make setup): {'unknown' if setup is None else f'{setup:.0f} s'}")
-    if not skip_notebooks:
-        figures["notebooks_s"] = time_notebooks()
-        for name, seconds in figures["notebooks_s"].items():
-            print(f"notebook {name:<32} {seconds:6.1f} s")
-    figures["tiny_pipeline_20_unipc_steps_s"] = time_tiny_pipeline()
-    for size, seconds in figures["tiny_pipeline_20_unipc_steps_s"].items():
-        print(f"tiny pipeline, 20 UniPC steps, {size}x{size}: {seconds:.2f} s")
-    return figures
+from .measure import PROMPT, ROOT, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -150,73 +82,6 @@ class Result:
     applied: list[str] = field(default_factory=list)
 
 
-def machine_info(device) -> dict:
-    import diffusers
-    import torch
-    import transformers
-
-    info = {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "diffusers": diffusers.__version__,
-        "transformers": transformers.__version__,
-        "cpu": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
-    }
-    if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
-        info["cuda"] = torch.version.cuda
-    return info
-
-
-def build_full_size_pipeline(device, dtype):
-    """SD1.5 + Canny ControlNet at full size with random weights, built on ``device`` (nothing downloaded).
-
-    The configs are those of ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and
-    ``lllyasviel/sd-controlnet-canny`` (``helpers.hub_cache``); the tokenizer is the tiny one (tokenization
-    costs nothing) and there is no safety checker (the benchmark times the generation itself).
-    """
-    import torch
-    from diffusers import AutoencoderKL, ControlNetModel, PNDMScheduler, StableDiffusionControlNetPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    from .hub_cache import configs
-    from .tiny import clip_tokenizer
-
-    sd15, _ = configs("full")
-    tokenizer = clip_tokenizer()
-    torch.manual_seed(0)
-    with torch.device(device):  # initialise directly on the GPU: seconds instead of a minute
-        unet = UNet2DConditionModel.from_config(sd15["unet/config.json"])
-        controlnet = ControlNetModel.from_unet(unet)
-        vae = AutoencoderKL.from_config(sd15["vae/config.json"])
-        text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(sd15["text_encoder/config.json"]))
-    pipe = StableDiffusionControlNetPipeline(
-        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, controlnet=controlnet,
-        scheduler=PNDMScheduler.from_config(sd15["scheduler/scheduler_config.json"]), safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-    )
-    return pipe.to(device=device, dtype=dtype)
-
-
-def load_pipeline(size: str, device, dtype, scheduler: str):
-    """A fresh pipeline for one recipe: the tiny one through the normal loader, or full size from configs."""
-    import torch
-
-    if size == "tiny":
-        from .pipeline import load_controlnet_pipeline
-
-        pipe = load_controlnet_pipeline("tiny", device=str(device), dtype=dtype, scheduler=scheduler, verbose=False)
-    else:
-        pipe = build_full_size_pipeline(device, dtype)
-        if scheduler == "unipc":
-            from diffusers import UniPCMultistepScheduler
-
-            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=True)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return pipe
-
-
 def results_from_table(table: dict) -> list[Result]:
     """The ``results`` of a saved table as ``Result`` objects (fields a table lacks stay empty)."""
     fields = Result.__dataclass_fields__
@@ -226,46 +91,6 @@ def results_from_table(table: dict) -> list[Result]:
 def saved_tables(folder: Path = ROOT / "data" / "bench") -> dict[str, dict]:
     """Benchmark tables saved in the repository (``data/bench/*.json``), by file name."""
     return {path.name: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
-
-
-def flops_per_step(pipe, resolution: int) -> float:
-    """FLOPs of one denoising step with classifier-free guidance (UNet + ControlNet at batch 2),
-    counted with ``torch.utils.flop_counter`` on the meta device: shapes only, no compute."""
-    import copy
-
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    latent = resolution // 8
-    unet, controlnet = copy.deepcopy(pipe.unet).to("meta"), copy.deepcopy(pipe.controlnet).to("meta")
-    x = torch.empty(2, 4, latent, latent, device="meta")
-    text = torch.empty(2, 77, unet.config.cross_attention_dim, device="meta")
-    hint = torch.empty(2, 3, resolution, resolution, device="meta")
-    t = torch.tensor([500, 500], device="meta")
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        down, mid = controlnet(x, t, encoder_hidden_states=text, controlnet_cond=hint, return_dict=False)
-        unet(x, t, encoder_hidden_states=text, down_block_additional_residuals=down, mid_block_additional_residual=mid)
-    return float(counter.get_total_flops())
-
-
-def matmul_peak(device, dtype) -> float:
-    """Measured FLOP/s of a large square matmul in ``dtype``: the practical peak of this device."""
-    import torch
-
-    n = 8192 if device.type == "cuda" else 1024
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(2):
-        a @ b
-    repeats = 20 if device.type == "cuda" else 5
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
 def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, repeats: int, peaks: dict, step_flops: dict) -> Result:
@@ -282,11 +107,7 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
     if recipe.needs_xformers and not xformers_available():
         result.status = "skipped: xformers not installed"
         return result
-    dtype = pick_dtype(device, None if recipe.dtype == "auto" else recipe.dtype)
-    if recipe.recommended:
-        from .pipeline import recommended_dtype
-
-        dtype = recommended_dtype(device)
+    dtype = pick_dtype(device, "fastest" if recipe.recommended else None if recipe.dtype == "auto" else recipe.dtype)
     result.dtype, result.steps = str(dtype).removeprefix("torch."), recipe.steps or steps
     try:
         pipe = load_pipeline(size, device, dtype, recipe.scheduler)
@@ -374,8 +195,6 @@ def format_table(results: list[Result]) -> str:
 
 
 def recipes(size: str, device_name: str | None, resolution: int | None, steps: int, repeats: int, only: list[str] | None) -> dict:
-    import torch
-
     from .devices import pick_device
 
     device = pick_device(device_name)

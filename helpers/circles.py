@@ -83,30 +83,45 @@ def circle_from_outline(cx: float, cy: float, radius: float, fill: str = "red", 
     return Circle(float(cx), float(cy), float(radius), fill, background)
 
 
-class FillCircles(torch.utils.data.Dataset):
-    """``length`` samples of seed ``seed`` as training tensors.
+class PictureDataset(torch.utils.data.Dataset):
+    """``length`` samples of seed ``seed`` as training tensors; a subclass says how sample ``index`` is drawn.
 
-    Items: ``pixel_values`` (3, 32, 32) float in [-1, 1], ``conditioning`` (3, 32, 32) float in [0, 1],
-    ``prompt`` (str), ``mask`` (32, 32) bool (the disc, for the fidelity metric).
+    Items: ``pixel_values`` (3, size, size) float in [-1, 1], ``conditioning`` (3, size, size) float in [0, 1],
+    ``prompt`` (str), and whatever else the subclass's ``sample`` adds.
     """
 
-    def __init__(self, length: int = 50_000, seed: int = 0, size: int = SIZE):
-        self.length, self.seed, self.size = length, seed, size
+    default_length = 50_000
+
+    def __init__(self, length: int | None = None, seed: int = 0, size: int = SIZE):
+        self.length, self.seed, self.size = length or self.default_length, seed, size
 
     def __len__(self) -> int:
         return self.length
 
+    def sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, dict]:
+        """``(target, control, prompt, extra)`` of sample ``index``: uint8 RGB arrays, a string, extra items."""
+        raise NotImplementedError
+
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < self.length:
             raise IndexError(index)
+        target, control, prompt, extra = self.sample(index)
+        return {
+            "pixel_values": torch.from_numpy(np.array(target)).permute(2, 0, 1).float() / 127.5 - 1.0,
+            "conditioning": torch.from_numpy(np.array(control)).permute(2, 0, 1).float() / 255.0,
+            "prompt": prompt,
+            **extra,
+        }
+
+
+class FillCircles(PictureDataset):
+    """Fill circles as training tensors (``PictureDataset``), with ``mask`` (32, 32) bool: the disc, for the
+    fidelity metric."""
+
+    def sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, dict]:
         circle = sample_circle(index, self.seed, self.size)
         target, control = render(circle, self.size)
-        return {
-            "pixel_values": torch.from_numpy(target).permute(2, 0, 1).float() / 127.5 - 1.0,
-            "conditioning": torch.from_numpy(control).permute(2, 0, 1).float() / 255.0,
-            "prompt": circle.prompt,
-            "mask": torch.from_numpy(disc_mask(circle, self.size)),
-        }
+        return target, control, circle.prompt, {"mask": torch.from_numpy(disc_mask(circle, self.size))}
 
 
 def fill_mask(image: np.ndarray, fill: str, background: str) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Which device and which number format a pipeline runs in.
 
-One rule, defined once: half precision (float16) on a CUDA GPU, full precision (float32) on the CPU.
-float16 on a CPU either fails inside PyTorch ("LayerNorm not implemented for 'Half'") or runs many
-times slower than float32, so asking for it there is an error with a clear message, not a surprise
-deep inside diffusers.
+One rule, defined once (``pick_dtype``): half precision (float16, the blog's) on a CUDA GPU, full
+precision (float32) on the CPU; ask for ``"fastest"`` and a GPU that runs bfloat16 natively (compute
+capability 8.0 and up) gets bfloat16. float16 on a CPU either fails inside PyTorch ("LayerNorm not
+implemented for 'Half'") or runs many times slower than float32, so asking for it there is an error with a
+clear message, not a surprise deep inside diffusers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ _DTYPES = {
     "bfloat16": torch.bfloat16,
     "bf16": torch.bfloat16,
 }
+
+
+BF16_NATIVE_CAPABILITY = (8, 0)  # Ampere (A100, RTX 30xx) and later: L4, H100, H200
 
 
 class DeviceError(RuntimeError):
@@ -50,12 +54,20 @@ def pick_device(requested: str | None = None) -> torch.device:
     return device
 
 
+def dtype_for_gpu(capability: tuple[int, int]) -> torch.dtype:
+    """The fastest half precision for a GPU of this compute capability: bfloat16 where its tensor cores run it
+    natively (8.0 and up): as fast as float16, and it cannot overflow. float16 below that, on a T4 (7.5) say,
+    where ``torch.cuda.is_bf16_supported()`` also answers True but bfloat16 is emulated and slow."""
+    return torch.bfloat16 if tuple(capability) >= BF16_NATIVE_CAPABILITY else torch.float16
+
+
 def pick_dtype(device: torch.device | str, requested: str | torch.dtype | None = None) -> torch.dtype:
     """Return the floating-point format for ``device``: float16 on CUDA, float32 on CPU by default.
 
     Args:
         device: where the model will run.
-        requested: ``None`` for the default, or a dtype / name such as ``"float16"``, ``"bf16"``.
+        requested: ``None`` for the default; ``"fastest"`` for ``dtype_for_gpu`` on a GPU (float32 on a CPU,
+            where half precision is slower or fails); or a dtype / name such as ``"float16"``, ``"bf16"``.
 
     Raises:
         DeviceError: float16 asked for on a CPU, or an unknown dtype name.
@@ -63,6 +75,8 @@ def pick_dtype(device: torch.device | str, requested: str | torch.dtype | None =
     device = torch.device(device)
     if requested is None:
         return torch.float16 if device.type == "cuda" else torch.float32
+    if requested == "fastest":
+        return dtype_for_gpu(torch.cuda.get_device_capability(device)) if device.type == "cuda" else torch.float32
     if isinstance(requested, str):
         key = requested.lower().removeprefix("torch.")
         if key not in _DTYPES:

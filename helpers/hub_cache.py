@@ -43,6 +43,22 @@ CLIP_VOCAB_SIZE = 49408  # openai/clip-vit-large-patch14: 256 bytes x 2 + 48,894
 # lllyasviel/sd-controlnet-canny): keys and values, not diffusers' defaults.
 _DOWN = ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
 _UP = ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
+# The keys the UNet's config and the ControlNet's share, with the same values (the ControlNet copies the encoder).
+_ENCODER = {
+    "act_fn": "silu",
+    "attention_head_dim": 8,
+    "block_out_channels": [320, 640, 1280, 1280],
+    "cross_attention_dim": 768,
+    "down_block_types": _DOWN,
+    "downsample_padding": 1,
+    "flip_sin_to_cos": True,
+    "freq_shift": 0,
+    "in_channels": 4,
+    "layers_per_block": 2,
+    "mid_block_scale_factor": 1,
+    "norm_eps": 1e-05,
+    "norm_num_groups": 32,
+}
 SD15 = {
     "model_index.json": {
         "_class_name": "StableDiffusionPipeline",
@@ -58,20 +74,8 @@ SD15 = {
     "unet/config.json": {
         "_class_name": "UNet2DConditionModel",
         "_diffusers_version": "0.6.0",
-        "act_fn": "silu",
-        "attention_head_dim": 8,
-        "block_out_channels": [320, 640, 1280, 1280],
+        **_ENCODER,
         "center_input_sample": False,
-        "cross_attention_dim": 768,
-        "down_block_types": _DOWN,
-        "downsample_padding": 1,
-        "flip_sin_to_cos": True,
-        "freq_shift": 0,
-        "in_channels": 4,
-        "layers_per_block": 2,
-        "mid_block_scale_factor": 1,
-        "norm_eps": 1e-05,
-        "norm_num_groups": 32,
         "out_channels": 4,
         "sample_size": 64,
         "up_block_types": _UP,
@@ -177,22 +181,10 @@ CONTROLNET_CANNY = {
     "config.json": {
         "_class_name": "ControlNetModel",
         "_diffusers_version": "0.16.0.dev0",
-        "act_fn": "silu",
-        "attention_head_dim": 8,
-        "block_out_channels": [320, 640, 1280, 1280],
+        **_ENCODER,
         "class_embed_type": None,
         "conditioning_embedding_out_channels": [16, 32, 96, 256],
         "controlnet_conditioning_channel_order": "rgb",
-        "cross_attention_dim": 768,
-        "down_block_types": _DOWN,
-        "downsample_padding": 1,
-        "flip_sin_to_cos": True,
-        "freq_shift": 0,
-        "in_channels": 4,
-        "layers_per_block": 2,
-        "mid_block_scale_factor": 1,
-        "norm_eps": 1e-05,
-        "norm_num_groups": 32,
         "num_class_embeds": None,
         "only_cross_attention": False,
         "projection_class_embeddings_input_dim": None,

@@ -229,11 +229,3 @@ def vermeer_path() -> str:
 
     return hf_hub_download(VERMEER_REPO, VERMEER_FILE, repo_type="dataset")
 
-
-def image_grid(images: list[Image.Image], rows: int, cols: int) -> Image.Image:
-    """diffusers' ``make_image_grid``, with a clear error when the count does not match the grid."""
-    if len(images) != rows * cols:
-        raise ImageError(f"A {rows}x{cols} grid needs {rows * cols} images; got {len(images)}.")
-    from diffusers.utils import make_image_grid
-
-    return make_image_grid(images, rows=rows, cols=cols)

@@ -18,6 +18,7 @@ from PIL import Image
 from .devices import DeviceError, has_cuda, pick_device, pick_dtype
 from .hub_cache import HUB_BASE_MODEL, HUB_CONTROLNET
 from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning, hub_reachable
+from .worlds import WORLDS
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
@@ -35,27 +36,37 @@ def default_image_size(mode: str) -> int:
     return 512 if mode == "hub" else 96
 
 
-TINY_MODELS = ("random", "circles")
+TINY_MODELS = ("random", "circles", "shapes")
+
+
+def demo_picture(mode: str, max_side: int | None = None) -> Image.Image:
+    """The picture the demos take their Canny edges from. Hub mode: the blog's portrait (``load_portrait``) at
+    ``max_side`` (None: 512). Tiny mode: the shapes world's demo scene at 64x64, the only kind of picture the
+    shipped tiny shapes model has learned to draw (``helpers.shapes.DEMO_SCENE``)."""
+    from .images import load_portrait
+    from .shapes import DEMO_SCENE, render
+
+    return load_portrait(mode, max_side=max_side or 512) if mode == "hub" else render(DEMO_SCENE)
 
 
 def model_sources(mode: str, tiny_model: str = "random") -> tuple[str, str]:
     """``(base model, controlnet)`` as Hub ids (hub mode) or local folders (tiny mode).
 
-    Tiny models: ``"random"`` (SD1.5-shaped, random weights, built on first use: for mechanics) or
-    ``"circles"`` (trained by this repository on fill circles and shipped in ``data/models``: its pictures
-    mean something; its ControlNet follows circle outlines, not Canny edges of photos).
+    Tiny models: ``"random"`` (SD1.5-shaped, random weights, built on first use: for mechanics), or one
+    trained by this repository and shipped in ``data/models`` (``helpers.worlds``), whose pictures mean
+    something: ``"shapes"`` (a true Canny ControlNet for 64x64 pictures of flat shapes in named colours) or
+    ``"circles"`` (notebook 06's: it follows circle outlines, not Canny edges).
     """
     if mode == "hub":
         return HUB_BASE_MODEL, HUB_CONTROLNET
     if tiny_model not in TINY_MODELS:
         raise ModeError(f"Unknown tiny model {tiny_model!r}: use one of {TINY_MODELS}.")
-    if mode == "tiny" and tiny_model == "circles":
-        from .train import BASE_DIR, CONTROLNET_DIR
-
-        for folder in (BASE_DIR, CONTROLNET_DIR):
+    if mode == "tiny" and tiny_model in WORLDS:
+        world = WORLDS[tiny_model]
+        for folder in (world.base_dir, world.controlnet_dir):
             if not folder.exists():
-                raise FileNotFoundError(f"The shipped circles model is missing: {folder}. Reinstall from the repository, or retrain it (data/models/MODEL_CARD.md).")
-        return str(BASE_DIR), str(CONTROLNET_DIR)
+                raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall from the repository, or retrain it (data/models/MODEL_CARD.md).")
+        return str(world.base_dir), str(world.controlnet_dir)
     if mode == "tiny":
         from .tiny import ensure_tiny_models
 
@@ -310,22 +321,9 @@ def compile_for_gpu(pipe: "StableDiffusionControlNetPipeline", mode: str = "redu
     return ["memory layout: channels_last", f"torch.compile(mode={mode!r}): UNet and ControlNet"]
 
 
-BF16_NATIVE_CAPABILITY = (8, 0)  # Ampere (A100, RTX 30xx) and later: L4, H100, H200
-
-
-def dtype_for_gpu(capability: tuple[int, int]) -> torch.dtype:
-    """bfloat16 on a GPU whose tensor cores run it natively (compute capability 8.0 and up): as fast as
-    float16, and it cannot overflow. float16 below that, on a T4 (7.5) say, where
-    ``torch.cuda.is_bf16_supported()`` also answers True but bfloat16 is emulated and slow."""
-    return torch.bfloat16 if tuple(capability) >= BF16_NATIVE_CAPABILITY else torch.float16
-
-
 def recommended_dtype(device: torch.device | str) -> torch.dtype:
-    """``dtype_for_gpu`` on a CUDA GPU; float32 on a CPU (half precision there is slower or fails)."""
-    device = torch.device(device)
-    if device.type != "cuda":
-        return torch.float32
-    return dtype_for_gpu(torch.cuda.get_device_capability(device))
+    """``pick_dtype(device, "fastest")``: bfloat16 or float16 on a GPU (``devices.dtype_for_gpu``), float32 on a CPU."""
+    return pick_dtype(device, "fastest")
 
 
 def apply_recommended_recipe(pipe: "StableDiffusionControlNetPipeline", compile: bool = True, verbose: bool = True) -> list[str]:

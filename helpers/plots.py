@@ -132,3 +132,38 @@ def recipe_bars(results: Sequence, title: str = "", metric: str = "seconds_per_i
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def fidelity_plot(x: Sequence, f1: Sequence[float], xlabel: str, baseline: float | None = None, kind: str = "line") -> plt.Figure:
+    """Edge F1 (2 px) against a knob's values, as a line (numeric knob) or bars (named settings); a dashed
+    line marks ``baseline`` (e.g. the pipeline without control), since a fidelity number means little alone."""
+    fig, ax = plt.subplots(figsize=(4.5, 2.8))
+    if kind == "bar":
+        ax.bar([str(v) for v in x], f1)
+    else:
+        ax.plot(list(x), list(f1), marker="o")
+    if baseline is not None:
+        ax.axhline(baseline, linestyle="--", color="gray", label="no control")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("edge F1 (2 px)")
+    ax.set_ylim(0, 1)
+    fig.tight_layout()
+    return fig
+
+
+def fidelity_heatmap(starts: Sequence[float], ends: Sequence[float], f1: np.ndarray) -> plt.Figure:
+    """Edge F1 of a ``control_guidance_start`` x ``control_guidance_end`` grid (NaN where start >= end)."""
+    fig, ax = plt.subplots(figsize=(4, 3.2))
+    shown = ax.imshow(f1, vmin=0, vmax=1, cmap="viridis")
+    ax.set_xticks(range(len(ends)), [f"{e:g}" for e in ends])
+    ax.set_yticks(range(len(starts)), [f"{s:g}" for s in starts])
+    ax.set_xlabel("control_guidance_end")
+    ax.set_ylabel("control_guidance_start")
+    for i in range(len(starts)):
+        for j in range(len(ends)):
+            if not np.isnan(f1[i, j]):
+                ax.text(j, i, f"{f1[i, j]:.2f}", ha="center", va="center", color="white" if f1[i, j] < 0.6 else "black", fontsize=9)
+    fig.colorbar(shown, ax=ax, label="edge F1 (2 px)")
+    fig.tight_layout()
+    return fig

@@ -15,11 +15,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw
 
 from .canny import canny_control_image
-from .circles import PALETTE, iou
+from .circles import PALETTE, PictureDataset, iou
 
 SIZE = 64
 KINDS = ("circle", "square", "triangle", "star")
@@ -141,27 +140,56 @@ def shape_iou(picture: Image.Image | np.ndarray, scene: Scene) -> float:
     return iou(generated_foreground(picture, scene), foreground_mask(scene, np.asarray(picture).shape[0]))
 
 
-class ShapesWorld(torch.utils.data.Dataset):
-    """``length`` scenes of seed ``seed`` as training tensors.
+# The demo scene of notebooks 00, 03 and 04 in tiny mode: three kinds, colours far apart in grey (Canny sees them).
+DEMO_SCENE = Scene("blue", (Shape("star", "yellow", 20, 22, 13), Shape("square", "white", 46, 18, 10), Shape("triangle", "orange", 38, 46, 12)))
 
-    Items: ``pixel_values`` (3, 64, 64) float in [-1, 1], ``conditioning`` (3, 64, 64) float in [0, 1]
-    (the Canny control image), ``prompt`` (str).
-    """
 
-    def __init__(self, length: int = 100_000, seed: int = 0, size: int = SIZE):
-        self.length, self.seed, self.size = length, seed, size
+def scene_from_choices(background: str, shapes: list[tuple[str, str, float, float, float]], phrasing: int = 0) -> Scene:
+    """A scene placed by hand (the drawing widget): ``shapes`` as ``(kind, colour, x, y, radius)`` in pixels of a
+    64x64 picture. Unknown kinds or colours, and shapes that do not fit the picture, get a clear error."""
+    placed = []
+    for kind, colour, x, y, radius in shapes:
+        if kind not in KINDS:
+            raise ValueError(f"Unknown shape {kind!r}: use one of {', '.join(KINDS)}.")
+        for name in (colour, background):
+            if name not in PALETTE:
+                raise ValueError(f"Unknown colour {name!r}: use one of {', '.join(PALETTE)}.")
+        if not (radius > 0 and radius <= x <= SIZE - radius and radius <= y <= SIZE - radius):
+            raise ValueError(f"A {kind} of radius {radius} at ({x}, {y}) does not fit in the {SIZE}x{SIZE} picture: move it or make it smaller.")
+        placed.append(Shape(kind, colour, float(x), float(y), float(radius)))
+    if not placed:
+        raise ValueError("Add at least one shape: the ControlNet needs edges to follow.")
+    return Scene(background, tuple(placed), phrasing)
 
-    def __len__(self) -> int:
-        return self.length
 
-    def __getitem__(self, index: int) -> dict:
-        if not 0 <= index < self.length:
-            raise IndexError(index)
+LAYOUT_THRESHOLD = 50.0  # RGB distance from the picture's own background colour that counts as "a shape here"
+
+
+def picture_background(picture: Image.Image | np.ndarray) -> np.ndarray:
+    """The picture's own background colour: the median of its 2-pixel border (shapes never touch the border)."""
+    pixels = np.asarray(picture, dtype=np.float32)[..., :3]
+    border = np.concatenate([pixels[:2].reshape(-1, 3), pixels[-2:].reshape(-1, 3), pixels[:, :2].reshape(-1, 3), pixels[:, -2:].reshape(-1, 3)])
+    return np.median(border, axis=0)
+
+
+def layout_iou(picture: Image.Image | np.ndarray, scene: Scene) -> float:
+    """IoU of the picture's non-background pixels (farther than ``LAYOUT_THRESHOLD`` from its own background
+    colour) with the scene's shapes: *where* things are drawn, whatever their colours (``shape_iou`` also asks
+    for the prompt's colours, which is the base model's job, not the ControlNet's)."""
+    pixels = np.asarray(picture, dtype=np.float32)[..., :3]
+    drawn = np.linalg.norm(pixels - picture_background(pixels), axis=-1) > LAYOUT_THRESHOLD
+    return iou(drawn, foreground_mask(scene, pixels.shape[0]))
+
+
+class ShapesWorld(PictureDataset):
+    """Scenes of seed ``seed`` as training tensors (``PictureDataset``): (3, 64, 64) pictures, their Canny control
+    images, their prompts."""
+
+    default_length = 100_000
+
+    def __init__(self, length: int | None = None, seed: int = 0, size: int = SIZE):
+        super().__init__(length, seed, size)
+
+    def sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, dict]:
         scene = sample_scene(index, self.seed, self.size)
-        picture = np.asarray(render(scene, self.size))
-        control = np.asarray(control_image(scene, self.size))
-        return {
-            "pixel_values": torch.from_numpy(picture.copy()).permute(2, 0, 1).float() / 127.5 - 1.0,
-            "conditioning": torch.from_numpy(control.copy()).permute(2, 0, 1).float() / 255.0,
-            "prompt": scene.prompt,
-        }
+        return np.asarray(render(scene, self.size)), np.asarray(control_image(scene, self.size)), scene.prompt, {}

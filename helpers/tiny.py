@@ -22,6 +22,8 @@ from pathlib import Path
 
 import torch
 
+from .assembly import SCHEDULER_CONFIG, assemble_pipeline
+
 CACHE_ENV = "CONTROLNET_TUTORIAL_CACHE"
 TINY_FORMAT = 2  # bump when the configs below change, so old caches are not reused
 
@@ -60,15 +62,6 @@ TEXT_ENCODER_CONFIG = dict(
     projection_dim=32,
 )
 
-SCHEDULER_CONFIG = dict(  # SD1.5's scheduler config (PNDM), so swapping in UniPC works as with SD1.5
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule="scaled_linear",
-    num_train_timesteps=1000,
-    set_alpha_to_one=False,
-    skip_prk_steps=True,
-    steps_offset=1,
-)
 
 # Words that get whole-word tokens; any other text still tokenizes, byte by byte.
 VOCAB_WORDS = (
@@ -207,15 +200,11 @@ def ensure_tiny_models(root: Path | None = None, seed: int = 0) -> tuple[Path, P
     base_dir, controlnet_dir = root / "stable-diffusion", root / "controlnet-canny"
     if (root / "READY").exists():
         return base_dir, controlnet_dir
-    from diffusers import StableDiffusionPipeline
-
     parts = build_tiny_pipeline_parts(seed)
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
     controlnet = parts.pop("controlnet")
-    StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None, requires_safety_checker=False).save_pretrained(
-        staging / "stable-diffusion", safe_serialization=True
-    )
+    assemble_pipeline(**parts).save_pretrained(staging / "stable-diffusion", safe_serialization=True)
     controlnet.save_pretrained(staging / "controlnet-canny", safe_serialization=True)
     (staging / "READY").write_text("built by helpers.tiny.ensure_tiny_models\n")
     try:

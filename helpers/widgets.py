@@ -200,7 +200,7 @@ class GenerationPanel:
 class CircleDrawer:
     """Place a circle's outline with sliders; a fill-circles ControlNet pipeline paints it.
 
-    Thin wiring over ``helpers.train.generate_circles``; ``control`` and ``image`` hold the last arrays.
+    Thin wiring over ``helpers.evaluate.generate_circles``; ``control`` and ``image`` hold the last arrays.
     """
 
     def __init__(self, pipe, scale: int = 8):
@@ -225,17 +225,80 @@ class CircleDrawer:
 
     def update(self) -> None:
         from .circles import Circle, render
-        from .train import CONTROLNET_GUIDANCE, generate_circles
+        from .evaluate import generate_circles
+        from .worlds import CIRCLES
 
         if self.fill.value == self.background.value:
             self.status.value = "<span style='color:red'>pick two different colours</span>"
             return
         circle = Circle(self.x.value, self.y.value, self.radius.value, self.fill.value, self.background.value)
         _, self.control = render(circle)
-        self.image = generate_circles(self.pipe, [circle], [self.control], guidance=CONTROLNET_GUIDANCE, noise_seed=self.seed.value)[0]
+        self.image = generate_circles(self.pipe, [circle], [self.control], guidance=CIRCLES.controlnet_guidance, noise_seed=self.seed.value)[0]
         big = lambda a: Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)
         self.outline_picture.value, self.picture.value = to_png(big(self.control)), to_png(big(self.image))
         self.status.value = f"prompt: <i>{circle.prompt}</i>"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class ShapeDrawer:
+    """Sketch up to three shapes (kind, colour, place, size) on a background; the pipeline draws the scene
+    from its prompt and its Canny edges, and the panel shows how well the picture follows (edge F1, IoU).
+
+    Thin wiring over ``helpers.shapes.scene_from_choices`` and ``helpers.evaluate.follow_sketch``;
+    ``result`` holds the last ``SketchResult``, ``error`` the last message shown in red.
+    """
+
+    def __init__(self, pipe, guidance_scale: float = 7.5, steps: int = 20, size: int | None = None, scale: int = 4):
+        from .circles import PALETTE
+        from .shapes import DEMO_SCENE, KINDS, RADII, SIZE
+
+        self.pipe, self.guidance_scale, self.steps, self.size, self.scale = pipe, guidance_scale, steps, size, scale
+        self.result, self.error = None, None
+        slider = lambda value, low, high, name: widgets.FloatSlider(value=value, min=low, max=high, step=1, description=name, continuous_update=False,
+                                                                    layout=widgets.Layout(width="220px"))  # noqa: E731
+        self.rows = []
+        for i in range(3):
+            shape = DEMO_SCENE.shapes[i] if i < len(DEMO_SCENE.shapes) else None
+            self.rows.append((
+                widgets.Dropdown(options=("none",) + KINDS, value=shape.kind if shape else "none", description=f"shape {i + 1}", layout=widgets.Layout(width="190px")),
+                widgets.Dropdown(options=list(PALETTE), value=shape.colour if shape else "red", description="colour", layout=widgets.Layout(width="170px")),
+                slider(shape.cx if shape else SIZE / 2, 0, SIZE, "x"),
+                slider(shape.cy if shape else SIZE / 2, 0, SIZE, "y"),
+                slider(shape.radius if shape else RADII[0], RADII[0], RADII[1], "size"),
+            ))
+        self.background = widgets.Dropdown(options=list(PALETTE), value=DEMO_SCENE.background, description="background")
+        self.seed = widgets.IntText(value=0, description="seed", layout=widgets.Layout(width="170px"))
+        self.conditioning_scale = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.25, description="control", continuous_update=False)
+        self.control_picture, self.picture = widgets.Image(format="png"), widgets.Image(format="png")
+        self.status = widgets.HTML()
+        inputs = [w for row in self.rows for w in row] + [self.background, self.seed, self.conditioning_scale]
+        for control in inputs:
+            control.observe(lambda _change: self.update(), names="value")
+        form = widgets.VBox([widgets.HBox(list(row)) for row in self.rows] + [widgets.HBox([self.background, self.seed, self.conditioning_scale])])
+        self.widget = widgets.VBox([form, widgets.HBox([self.control_picture, self.picture]), self.status])
+        self.update()
+
+    def update(self) -> None:
+        from .evaluate import follow_sketch
+        from .shapes import scene_from_choices
+
+        chosen = [(k.value, c.value, x.value, y.value, r.value) for k, c, x, y, r in self.rows if k.value != "none"]
+        try:
+            scene = scene_from_choices(self.background.value, chosen)
+            self.result = follow_sketch(self.pipe, scene, seed=self.seed.value, steps=self.steps, conditioning_scale=self.conditioning_scale.value,
+                                        guidance_scale=self.guidance_scale, size=self.size)
+        except Exception as err:  # shown in the panel: a callback's exception would vanish otherwise
+            self.error = f"{type(err).__name__}: {err}"
+            self.status.value = f"<span style='color:red'>{self.error}</span>"
+            return
+        self.error = None
+        big = lambda image: image.resize((image.width * self.scale, image.height * self.scale), Image.Resampling.NEAREST) if image.width < 256 else image  # noqa: E731
+        self.control_picture.value, self.picture.value = to_png(big(self.result.control)), to_png(big(self.result.picture))
+        self.status.value = f"prompt: <i>{scene.prompt}</i><br>{self.result.summary()}"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from helpers import bench
+from helpers import bench, measure
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU behaviour")
@@ -51,7 +51,7 @@ def test_full_size_builder_and_flop_count_on_the_meta_device():
     and one CFG step's FLOPs matching the 2.17 TFLOP measured for the H200 reference table."""
     from helpers.concepts import count_parameters
 
-    pipe = bench.build_full_size_pipeline(torch.device("meta"), torch.float32)
+    pipe = measure.build_full_size_pipeline(torch.device("meta"), torch.float32)
     assert count_parameters(pipe.unet) == 859_520_964 and count_parameters(pipe.controlnet) == 361_279_120
     assert count_parameters(pipe.vae) == 83_653_863 and count_parameters(pipe.text_encoder) == 123_060_480
-    assert bench.flops_per_step(pipe, 512) / 1e12 == pytest.approx(2.17, abs=0.01)
+    assert measure.flops_per_step(pipe, 512) / 1e12 == pytest.approx(2.17, abs=0.01)

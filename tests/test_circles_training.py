@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from helpers import circles as C
+from helpers import evaluate as E
 from helpers import train as T
+from helpers import worlds as W
 
 
 def test_samples_are_deterministic_and_distinct():
@@ -50,9 +52,9 @@ def test_metrics_on_ground_truth():
     circles = [C.sample_circle(i, seed=3) for i in range(20)]
     targets = [C.render(c)[0] for c in circles]
     assert all(C.iou(C.fill_mask(t, c.fill, c.background), C.disc_mask(c)) == 1.0 for t, c in zip(targets, circles))
-    assert T.colour_accuracy(targets, circles) == 1.0
+    assert E.colour_accuracy(targets, circles) == 1.0
     swapped = [C.Circle(c.cx, c.cy, c.radius, c.background, c.fill) for c in circles]
-    assert T.colour_accuracy(targets, swapped) == 0.0
+    assert E.colour_accuracy(targets, swapped) == 0.0
     assert C.iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 1.0
     with pytest.raises(ValueError, match="Unknown colour 'teal'"):
         C.circle_from_outline(10, 10, 5, fill="teal")
@@ -89,11 +91,11 @@ def test_tokenizer_has_a_token_per_prompt_word():
 def test_controlnet_training_changes_only_the_trainable_copy(untrained_base):
     from helpers.concepts import zero_conv_norm
 
-    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in T.load_base(untrained_base) if isinstance(m, torch.nn.Module)]
+    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in E.load_base(untrained_base) if isinstance(m, torch.nn.Module)]
     seen = []
     controlnet, log = T.train_controlnet(untrained_base, steps=3, batch_size=4, validate_every=3, validation_size=2, progress=False,
                                          on_validation=lambda s, v, images: seen.append((s, v, len(images))))
-    after = [m for m in T.load_base(untrained_base) if isinstance(m, torch.nn.Module)]
+    after = [m for m in E.load_base(untrained_base) if isinstance(m, torch.nn.Module)]
     for state, model in zip(before, after):
         assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # the saved base is untouched
     assert zero_conv_norm(controlnet) > 0  # zero convs learned
@@ -103,7 +105,7 @@ def test_controlnet_training_changes_only_the_trainable_copy(untrained_base):
 
 def test_locked_models_stay_bit_identical_during_training(untrained_base, monkeypatch):
     """The models train_controlnet actually trains against (not reloaded copies) must not move."""
-    parts = T.load_base(untrained_base)
+    parts = E.load_base(untrained_base)
     snapshot = [{k: v.clone() for k, v in m.state_dict().items()} for m in parts if isinstance(m, torch.nn.Module)]
     monkeypatch.setattr(T, "load_base", lambda _dir: parts)
     T.train_controlnet(untrained_base, steps=2, batch_size=4, validate_every=2, validation_size=1, progress=False)
@@ -138,7 +140,7 @@ def test_jump_step():
 
 def test_shipped_models_reach_the_reference_figures():
     """The reference run's figures, recomputed from the shipped weights on 64 outlines never used in training."""
-    figures = T.evaluate(count=64)
+    figures = E.evaluate(count=64)
     assert figures["controlnet_iou"] >= 0.85, figures
     assert figures["base_iou"] < 0.45, figures  # the base model alone cannot know where the circle goes
     assert figures["base_colour_accuracy"] >= 0.75, figures  # but it knows the colours
@@ -152,6 +154,6 @@ def test_loader_offers_the_circles_model_by_name():
     assert type(pipe).__name__ == "StableDiffusionControlNetPipeline" and type(pipe.scheduler).__name__ == "UniPCMultistepScheduler"
     assert pipe.vae_scale_factor == 4 and tuple(pipe.controlnet.config.conditioning_embedding_out_channels) == T.HINT_CHANNELS
     circle = C.circle_from_outline(12, 20, 7, "yellow", "purple")
-    image = T.generate_circles(pipe, [circle], [C.render(circle)[1]], guidance=T.CONTROLNET_GUIDANCE)[0]
+    image = E.generate_circles(pipe, [circle], [C.render(circle)[1]], guidance=T.CONTROLNET_GUIDANCE)[0]
     assert image.shape == (32, 32, 3)
     assert C.iou(C.fill_mask(image, "yellow", "purple"), C.disc_mask(circle)) > 0.6

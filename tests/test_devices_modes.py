@@ -106,10 +106,11 @@ def test_auto_rule_needs_the_hub_and_a_gpu_for_hub_mode():
 
 
 def test_bfloat16_only_where_the_gpu_runs_it_natively():
-    from helpers.pipeline import dtype_for_gpu, recommended_dtype
+    from helpers.devices import dtype_for_gpu
+    from helpers.pipeline import recommended_dtype
 
     assert dtype_for_gpu((7, 5)) == torch.float16  # T4: is_bf16_supported() says True, but it is emulated
     assert dtype_for_gpu((7, 0)) == torch.float16  # V100
     assert dtype_for_gpu((8, 0)) == torch.bfloat16  # A100
     assert dtype_for_gpu((9, 0)) == torch.bfloat16  # H100, H200
-    assert recommended_dtype("cpu") == torch.float32
+    assert recommended_dtype("cpu") == torch.float32 == pick_dtype("cpu", "fastest")

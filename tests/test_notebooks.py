@@ -66,3 +66,17 @@ def test_a_notebook_runs_from_another_working_folder(tmp_path):
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_predict_then_run_and_exercises(path):
+    """Every notebook asks the learner to predict at least twice (a markdown cell of its own, followed by the
+    code that settles it, sooner or later) and has at least three exercises with hidden solutions."""
+    nb = load(path)
+    predicts = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("**Predict:**")]
+    assert len(predicts) >= 2, "at least two **Predict:** cells"
+    for i in predicts:
+        assert any(c.cell_type == "code" for c in nb.cells[i + 1 :]), "a prediction is settled by code that follows it"
+    solutions = [c for c in nb.cells if c.cell_type == "code" and "solution" in c.metadata.get("tags", [])]
+    assert len(solutions) >= 3 and all(c.metadata.get("jupyter", {}).get("source_hidden") for c in solutions)
+    assert any(c.cell_type == "markdown" and "## Exercises" in c.source for c in nb.cells)

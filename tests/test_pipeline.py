@@ -10,6 +10,20 @@ from helpers.anatomy import activate_zero_convolutions, zero_convolutions
 from helpers.pipeline import apply_optimizations, load_controlnet_pipeline
 
 PROMPT = "a portrait, best quality"
+ON_GPU = torch.cuda.is_available()
+
+
+@pytest.fixture
+def own_pipe(tiny_model_dirs):
+    """A tiny pipeline of this test's own, for tests that change it (attention processors): the session's
+    ``tiny_pipe`` is shared and must stay as loaded."""
+    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+
+    base, controlnet_dir = tiny_model_dirs
+    pipe = StableDiffusionControlNetPipeline.from_pretrained(base, controlnet=ControlNetModel.from_pretrained(controlnet_dir, use_safetensors=True),
+                                                             use_safetensors=True)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +101,8 @@ def test_loader_uses_the_tiny_folder_and_unipc(monkeypatch, tmp_path, tiny_model
     pipe = load_controlnet_pipeline("tiny")
     assert type(pipe).__name__ == "StableDiffusionControlNetPipeline"
     assert type(pipe.scheduler).__name__ == "UniPCMultistepScheduler"
-    assert pipe.unet.dtype == torch.float32 and pipe.device.type == "cpu"
+    expected = (torch.float16, "cuda") if ON_GPU else (torch.float32, "cpu")
+    assert (pipe.unet.dtype, pipe.device.type) == expected
     assert len(list(tmp_path.glob("tiny-*/READY"))) == 1
     # The same seeded configs give the same weights as the session's folder.
     from diffusers import UNet2DConditionModel
@@ -97,6 +112,7 @@ def test_loader_uses_the_tiny_folder_and_unipc(monkeypatch, tmp_path, tiny_model
         assert torch.equal(a, b), name
 
 
+@pytest.mark.skipif(ON_GPU, reason="float16 is legal on a GPU")
 def test_loader_refuses_fp16_on_cpu(monkeypatch):
     with pytest.raises(DeviceError, match="float16 was asked for on the CPU"):
         load_controlnet_pipeline("tiny", dtype="float16")
@@ -124,7 +140,9 @@ def test_fresh_controlnet_has_exact_zero_convs_and_activation_fills_them(tiny_pi
     assert 0.04 < weights.std().item() < 0.06
 
 
-def test_optimizations_on_cpu_explain_what_cannot_run(tiny_pipe, capsys):
+@pytest.mark.skipif(ON_GPU, reason="checks what a CPU cannot run")
+def test_optimizations_on_cpu_explain_what_cannot_run(own_pipe, capsys):
+    tiny_pipe = own_pipe
     done = apply_optimizations(tiny_pipe, attention="xformers", cpu_offload=True)
     out = capsys.readouterr().out
     assert "model CPU offload skipped: it needs a GPU" in out
@@ -135,17 +153,21 @@ def test_optimizations_on_cpu_explain_what_cannot_run(tiny_pipe, capsys):
     assert all(isinstance(p, AttnProcessor2_0) for p in tiny_pipe.unet.attn_processors.values())
     apply_optimizations(tiny_pipe, attention="plain", verbose=False)
     assert all(type(p) is AttnProcessor for p in tiny_pipe.unet.attn_processors.values())
-    apply_optimizations(tiny_pipe, verbose=False)
 
 
-def test_strict_optimizations_raise(tiny_pipe):
+@pytest.mark.skipif(ON_GPU, reason="offload is legal on a GPU")
+def test_strict_offload_raises_without_a_gpu(tiny_pipe):
     with pytest.raises(DeviceError, match="needs a GPU"):
         apply_optimizations(tiny_pipe, cpu_offload=True, strict=True, verbose=False)
+
+
+def test_unknown_attention_is_refused(tiny_pipe):
     with pytest.raises(ValueError, match="Unknown attention 'flash'"):
         apply_optimizations(tiny_pipe, attention="flash")
 
 
-def test_sdpa_and_plain_attention_agree(tiny_pipe, control):
+def test_sdpa_and_plain_attention_agree(own_pipe, control):
+    tiny_pipe = own_pipe
     apply_optimizations(tiny_pipe, attention="plain", verbose=False)
     plain = np.asarray(generate(tiny_pipe, PROMPT, control, seed=1, steps=3)[0], dtype=int)
     apply_optimizations(tiny_pipe, attention="sdpa", verbose=False)

@@ -67,3 +67,14 @@ def test_budgets_are_checked():
     record = {"peak_rss_gb": 12.5, "peak_gpu_gb": 14.2}
     assert rehearse.over_budget(record) == ["peak RSS 12.5 GB > 12.0 GB", "peak GPU memory 14.2 GB > 14.0 GB"]
     assert rehearse.over_budget({"peak_rss_gb": 7.3, "peak_gpu_gb": None}) == []
+
+
+def test_solutions_can_be_left_out(tmp_path):
+    import nbformat
+
+    nb = notebook("SIZE = 1", "x = 1")
+    solution = nbformat.v4.new_code_cell("raise SystemExit('a solution ran')", metadata={"tags": ["solution"]})
+    nb.cells.append(solution)
+    path = write(tmp_path, "00_sol.ipynb", nb)
+    assert rehearse.run_notebook(path, {}, tmp_path, skip_solutions=True)["ok"]
+    assert not rehearse.run_notebook(path, {}, tmp_path)["ok"]

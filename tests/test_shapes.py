@@ -1,5 +1,6 @@
 """The shapes world: deterministic scenes, prompts that name what is drawn, Canny controls that see every shape."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -66,3 +67,42 @@ def test_dataset_items():
     assert item["prompt"] == S.sample_scene(2).prompt
     with pytest.raises(IndexError):
         S.ShapesWorld(length=10)[10]
+
+
+def test_scene_from_choices_places_shapes_by_hand():
+    scene = S.scene_from_choices("black", [("star", "yellow", 20, 20, 10), ("circle", "white", 45, 45, 8)])
+    assert scene.prompt == "a yellow star and a white circle on a black background"
+    assert S.shape_mask(scene.shapes[1])[45, 45] and not S.shape_mask(scene.shapes[1])[20, 20]
+    with pytest.raises(ValueError, match="Unknown shape 'hexagon'"):
+        S.scene_from_choices("black", [("hexagon", "red", 20, 20, 8)])
+    with pytest.raises(ValueError, match="Unknown colour 'teal'"):
+        S.scene_from_choices("teal", [("star", "red", 20, 20, 8)])
+    with pytest.raises(ValueError, match="does not fit"):
+        S.scene_from_choices("black", [("star", "red", 3, 20, 8)])
+    with pytest.raises(ValueError, match="at least one shape"):
+        S.scene_from_choices("black", [])
+
+
+def test_demo_scene_has_visible_edges_for_every_shape():
+    scene = S.DEMO_SCENE
+    near_edge = cv2.dilate((np.asarray(S.control_image(scene))[..., 0] > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    for shape in scene.shapes:
+        assert abs(S.gray(shape.colour) - S.gray(scene.background)) >= S.MIN_GRAY_CONTRAST
+        mask = S.shape_mask(shape).astype(np.uint8)
+        outline = (mask - cv2.erode(mask, np.ones((3, 3), np.uint8))) > 0
+        assert near_edge[outline].mean() > 0.9, shape  # Canny finds (within 1 px) nearly all of every outline
+
+
+def test_layout_iou_asks_where_not_which_colour():
+    scene = S.sample_scene(5, seed=3)  # a blue triangle and a red circle on white
+    assert scene.background == "white"
+    picture = np.asarray(S.render(scene))
+    assert S.layout_iou(picture, scene) == 1.0 and S.shape_iou(picture, scene) == 1.0
+    recoloured = picture.copy()
+    recoloured[S.foreground_mask(scene)] = (175, 175, 175)  # light grey: nearer white than blue or red, yet far from white
+    assert S.layout_iou(recoloured, scene) == 1.0  # the right places in the wrong colour
+    assert S.shape_iou(recoloured, scene) == 0.0
+    blank = np.zeros_like(picture) + np.array(PALETTE[scene.background], np.uint8)
+    assert S.layout_iou(blank, scene) == 0.0
+    shifted = np.roll(picture, 6, axis=1)
+    assert S.layout_iou(shifted, scene) < 0.8

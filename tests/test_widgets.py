@@ -86,3 +86,33 @@ def test_generation_panel_shows_errors(tiny_pipe):
     panel.pipe = None  # a broken pipeline: the panel must say so instead of failing silently
     panel.button.click()
     assert panel.error is not None and "AttributeError" in panel.status.value
+
+
+def test_shape_drawer_follows_the_sketch(tiny_pipe):
+    from helpers import shapes as S
+    from helpers.canny import canny_control_image
+    from helpers.evaluate import follow_sketch
+    from helpers.widgets import ShapeDrawer
+
+    drawer = ShapeDrawer(tiny_pipe, steps=2)
+    assert drawer.error is None and drawer.result.scene == S.DEMO_SCENE
+    size = tiny_pipe.unet.config.sample_size * tiny_pipe.vae_scale_factor
+    expected_control = canny_control_image(S.render(S.DEMO_SCENE).resize((size, size), Image.Resampling.NEAREST), 100, 200)
+    assert np.array_equal(np.asarray(drawer.result.control), np.asarray(expected_control))
+    again = follow_sketch(tiny_pipe, S.DEMO_SCENE, steps=2)
+    assert np.array_equal(np.asarray(drawer.result.picture), np.asarray(again.picture)) and drawer.result.edges == again.edges
+    assert "edge F1 (2 px)" in drawer.status.value and S.DEMO_SCENE.prompt in drawer.status.value
+    before = np.asarray(drawer.result.control).copy()
+    drawer.rows[0][2].value = 40.0  # move the star
+    assert drawer.result.scene.shapes[0].cx == 40.0 and not np.array_equal(np.asarray(drawer.result.control), before)
+
+
+def test_shape_drawer_reports_bad_sketches(tiny_pipe):
+    from helpers.widgets import ShapeDrawer
+
+    drawer = ShapeDrawer(tiny_pipe, steps=1)
+    drawer.rows[0][2].value = 0.0  # the star's centre on the border: it cannot fit
+    assert "does not fit" in drawer.status.value and drawer.error.startswith("ValueError")
+    for row in drawer.rows:
+        row[0].value = "none"
+    assert "at least one shape" in drawer.error

@@ -1,0 +1,226 @@
+"""Load the tiny trained models, generate with them, and measure how well they follow their control.
+
+The trainers (``helpers.train``) save a base model (VAE, text encoder, tokenizer, UNet) and a ControlNet
+for a world (``helpers.worlds``); this module loads them with the stock ``from_pretrained``, wraps them in
+the stock diffusers pipelines, and scores held-out examples two ways: the world's own score (IoU of the
+shapes or disc the picture drew with the ones the control meant) and Canny edge F1 at 2 px
+(``helpers.fidelity``, as ControlNet++ measures Canny control).
+
+    python -m helpers.train evaluate --world shapes   # the figures of data/models/MODEL_CARD.md
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .circles import PALETTE
+from .fidelity import EdgeScore, canny_fidelity
+from .worlds import CIRCLES, TEST_SEED, Example, World
+
+
+def load_base(base_dir: Path | str = CIRCLES.base_dir):
+    """``(vae, text_encoder, tokenizer, unet)`` of a saved base model, through ``from_pretrained``."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    base_dir = Path(base_dir)
+    if not (base_dir / "model_index.json").exists():
+        raise FileNotFoundError(f"No trained base model in {base_dir}: run `python -m helpers.train vae` then `base` (see data/models/MODEL_CARD.md).")
+    return (
+        AutoencoderKL.from_pretrained(base_dir / "vae", use_safetensors=True).eval(),
+        CLIPTextModel.from_pretrained(base_dir / "text_encoder", use_safetensors=True).eval(),
+        CLIPTokenizer.from_pretrained(base_dir / "tokenizer"),
+        UNet2DConditionModel.from_pretrained(base_dir / "unet", use_safetensors=True).eval(),
+    )
+
+
+def stock_pipeline(parts, controlnet=None):
+    """The stock diffusers pipeline around the given models, with UniPC: ``StableDiffusionControlNetPipeline``
+    when a ControlNet is given, else ``StableDiffusionPipeline``."""
+    from .assembly import assemble_pipeline
+
+    pipe = assemble_pipeline(*parts, scheduler="unipc", controlnet=controlnet)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def generate_examples(pipe, examples: list, controls: list[np.ndarray] | None = None, steps: int = 20, guidance: float = 3.0, noise_seed: int = 0,
+                      size: int | None = None) -> list[np.ndarray]:
+    """uint8 pictures (size, size, 3) for the examples' prompts (anything with ``.prompt``), one fixed generator
+    per picture (seed ``noise_seed + i``). ``size`` defaults to the controls' size, else the UNet's."""
+    generators = [torch.Generator().manual_seed(noise_seed + i) for i in range(len(examples))]
+    if size is None:
+        size = controls[0].shape[0] if controls is not None else pipe.unet.config.sample_size * pipe.vae_scale_factor
+    kwargs = dict(prompt=[e.prompt for e in examples], num_inference_steps=steps, guidance_scale=guidance, generator=generators, height=size, width=size,
+                  output_type="np")
+    if controls is not None:
+        kwargs["image"] = [Image.fromarray(c) for c in controls]
+    with torch.no_grad():
+        images = pipe(**kwargs).images
+    return [np.clip(np.rint(image * 255), 0, 255).astype(np.uint8) for image in images]
+
+
+def generate_circles(pipe, circles: list, controls: list[np.ndarray] | None = None, steps: int = 20, guidance: float = CIRCLES.guidance,
+                     noise_seed: int = 0) -> list[np.ndarray]:
+    """uint8 pictures (32, 32, 3) for fill circles (notebook 06's name for ``generate_examples``)."""
+    return generate_examples(pipe, circles, controls, steps, guidance, noise_seed, size=CIRCLES.size)
+
+
+@dataclass
+class Fidelity:
+    """Control fidelity over examples: mean world score (``iou``), mean Canny edge F1 at 2 px (``f1``), pictures,
+    and where the world has one, the mean layout IoU (``layout_iou``: where things are, whatever their colours)."""
+
+    iou: float
+    f1: float
+    images: list[np.ndarray]
+    layout_iou: float | None = None
+
+    def __iter__(self):  # ``score, images = control_fidelity(...)`` as before the F1 was added
+        return iter((self.iou, self.images))
+
+
+def edge_f1_of(picture: np.ndarray, example: Example) -> float:
+    """Canny edge F1 (2 px) of a generated uint8 picture against the example's control image."""
+    return canny_fidelity(Image.fromarray(picture), Image.fromarray(example.control)).f1
+
+
+def control_fidelity(parts, controlnet, examples: list[Example], guidance: float = CIRCLES.guidance, world: World = CIRCLES) -> Fidelity:
+    """Generate each example's prompt (with its control when ``controlnet`` is given) and score the pictures.
+    With ``controlnet=None`` the base model alone is measured: it cannot know where things go (chance level)."""
+    controls = [e.control for e in examples] if controlnet is not None else None
+    images = generate_examples(stock_pipeline(parts, controlnet), examples, controls, guidance=guidance, size=world.size)
+    return score_pictures(images, examples, world)
+
+
+def score_pictures(images: list[np.ndarray], examples: list[Example], world: World = CIRCLES) -> Fidelity:
+    """The ``Fidelity`` of uint8 pictures, one per example."""
+    mean = lambda score: float(np.mean([score(image, e) for image, e in zip(images, examples)]))  # noqa: E731
+    return Fidelity(iou=mean(world.score), f1=mean(edge_f1_of), images=images, layout_iou=mean(world.layout) if world.layout else None)
+
+
+def colour_accuracy(images: list[np.ndarray], circles: list) -> float:
+    """Share of images whose most common colour (nearest palette entry per pixel) is the prompt's
+    background and whose fill colour covers at least 3% of the pixels."""
+    names = list(PALETTE)
+    palette = np.array([PALETTE[n] for n in names], np.float32)
+    good = 0
+    for image, circle in zip(images, circles):
+        nearest = np.argmin(np.linalg.norm(image.reshape(-1, 1, 3).astype(np.float32) - palette, axis=-1), axis=1)
+        counts = np.bincount(nearest, minlength=len(names)) / nearest.size
+        good += names[int(counts.argmax())] == circle.background and counts[names.index(circle.fill)] >= 0.03
+    return good / len(images)
+
+
+def vae_ceiling(vae, examples: list[Example], world: World = CIRCLES) -> Fidelity:
+    """The targets through the VAE and back (encode, decode): the best any model on these latents can score."""
+    pixels = torch.stack([torch.from_numpy(e.target.copy()).permute(2, 0, 1).float() / 127.5 - 1.0 for e in examples])
+    with torch.no_grad():
+        decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample
+    images = [np.clip(np.rint((d.permute(1, 2, 0).numpy() + 1) * 127.5), 0, 255).astype(np.uint8) for d in decoded]
+    return score_pictures(images, examples, world)
+
+
+@dataclass
+class TrainingLog:
+    """Loss every step; control fidelity on the fixed validation examples every ``validate_every`` steps:
+    the world's score (``iou``: shape or disc IoU) and the Canny edge F1 at 2 px (``f1``)."""
+
+    step: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    val_step: list[int] = field(default_factory=list)
+    iou: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    f1: list[float] = field(default_factory=list)
+
+    def jump_step(self, threshold: float = 0.5) -> int | None:
+        """First validation step whose IoU reaches ``threshold``: where "sudden convergence" happens."""
+        return next((s for s, v in zip(self.val_step, self.iou) if v >= threshold), None)
+
+
+def evaluate(base_dir: Path | str | None = None, controlnet_dir: Path | str | None = None, count: int = 64, world: World = CIRCLES) -> dict:
+    """The reference figures on ``count`` test examples (a seed never used in training): the VAE's ceiling,
+    the base model alone (it cannot know where), the ControlNet; IoU and edge F1 each, at the world's
+    ControlNet guidance. For circles also the colour accuracy (guidance 3.0) and the jump step."""
+    from diffusers import ControlNetModel
+
+    parts = load_base(base_dir or world.base_dir)
+    test = world.examples(count, TEST_SEED)
+    controlnet = ControlNetModel.from_pretrained(controlnet_dir or world.controlnet_dir, use_safetensors=True).eval()
+    ceiling = vae_ceiling(parts[0], test, world)
+    base = control_fidelity(parts, None, test, world.controlnet_guidance, world)
+    controlled = control_fidelity(parts, controlnet, test, world.controlnet_guidance, world)
+    figures = {"examples": count, "guidance": world.controlnet_guidance, "vae_ceiling_iou": ceiling.iou, "vae_ceiling_f1": ceiling.f1,
+               "base_iou": base.iou, "base_f1": base.f1, "controlnet_iou": controlled.iou, "controlnet_f1": controlled.f1}
+    if world.layout is not None:
+        figures.update(vae_ceiling_layout_iou=ceiling.layout_iou, base_layout_iou=base.layout_iou, controlnet_layout_iou=controlled.layout_iou)
+    if world is CIRCLES:
+        items = [e.item for e in test]
+        figures["base_colour_accuracy"] = colour_accuracy(control_fidelity(parts, None, test, world.guidance, world).images, items)
+        figures["controlnet_colour_accuracy"] = colour_accuracy(controlled.images, items)
+    if world.reference_curve.exists():
+        figures["jump_step"] = TrainingLog(**json.loads(world.reference_curve.read_text())["log"]).jump_step()
+    return figures
+
+
+@dataclass
+class SketchResult:
+    """What ``follow_sketch`` made: the control image, the generated picture, and how well it follows."""
+
+    scene: Any
+    control: Image.Image
+    picture: Image.Image
+    edges: EdgeScore  # Canny edge F1 (2 px) of the picture against the control
+    shape_iou: float  # IoU of the picture's shape-coloured pixels with the sketched shapes
+
+    def summary(self) -> str:
+        return f"edge F1 (2 px) {self.edges.f1:.2f}, shape IoU {self.shape_iou:.2f}"
+
+
+def follow_sketch(pipe, scene, seed: int = 0, steps: int = 20, conditioning_scale: float = 1.0, guidance_scale: float = 7.5,
+                  size: int | None = None) -> SketchResult:
+    """Draw ``scene`` (a ``helpers.shapes.Scene``), take its Canny edges, generate from its prompt, and score.
+
+    The sketch is drawn at 64x64 and enlarged to ``size`` (default: the pipeline's native size, 64 for the
+    tiny shapes model, 512 for Stable Diffusion 1.5), so the same call works in both modes.
+    """
+    from .canny import canny_control_image
+    from .pipeline import generate
+    from .shapes import SIZE, render, shape_iou
+
+    size = size or pipe.unet.config.sample_size * pipe.vae_scale_factor
+    control = canny_control_image(render(scene).resize((size, size), Image.Resampling.NEAREST), 100, 200)
+    picture = generate(pipe, scene.prompt, control, seed=seed, steps=steps, guidance_scale=guidance_scale, conditioning_scale=conditioning_scale)[0]
+    edges = canny_fidelity(picture, control)
+    return SketchResult(scene, control, picture, edges, shape_iou(picture.resize((SIZE, SIZE), Image.Resampling.BILINEAR), scene))
+
+
+@dataclass
+class SweepPoint:
+    """One setting of a sweep: its keyword arguments, one picture per seed, their mean edge F1 (2 px)."""
+
+    setting: dict
+    pictures: list[Image.Image]
+    f1: float
+
+
+def fidelity_sweep(pipe, prompt: str, control: Image.Image, settings: list[dict], seeds: list[int], low: int = 100, high: int = 200,
+                   **common) -> list[SweepPoint]:
+    """For each setting (keyword arguments of ``helpers.generate``, e.g. ``{"conditioning_scale": 0.5}``), one
+    picture per seed in one batched call, scored against ``control`` by Canny edge F1 at 2 px (Canny with
+    ``low``/``high``, the thresholds that made the control). ``common`` is passed to every call."""
+    from .fidelity import mean_canny_fidelity
+    from .pipeline import generate
+
+    points = []
+    for setting in settings:
+        pictures = generate(pipe, [prompt] * len(seeds), control, seed=list(seeds), **{**common, **setting})
+        points.append(SweepPoint(setting, pictures, mean_canny_fidelity(pictures, control, low, high)))
+    return points

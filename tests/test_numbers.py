@@ -1,0 +1,60 @@
+"""Numbers in prose come from one source: each figure quoted in a notebook or a document is checked here
+against the file or function that measured it, so that a new measurement cannot leave stale prose behind."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "data" / "models"
+
+
+def text_of(relative: str) -> str:
+    path = ROOT / relative
+    if path.suffix == ".ipynb":
+        return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    return path.read_text()
+
+
+def circles_jump() -> int:
+    from helpers.train import TrainingLog
+
+    return TrainingLog(**json.loads((MODELS / "circles-controlnet-curve.json").read_text())["log"]).jump_step()
+
+
+def test_the_circles_jump_step_is_quoted_as_measured():
+    jump = circles_jump()
+    assert re.search(rf"past the jump \(step {jump} in the reference run", text_of("notebooks/06_train_controlnet.ipynb"))
+    card = text_of("data/models/MODEL_CARD.md")
+    assert f"IoU >= 0.5 (16 validation outlines, guidance 3.0) | step {jump} " in card
+    assert f"had jumped at step {jump}." in card
+
+
+def test_the_hub_download_size_is_one_constant():
+    """Every size in GB quoted near "download" or "weights" is ``HUB_DOWNLOAD_GB`` (00 once said ~5 GB)."""
+    from helpers.pipeline import HUB_DOWNLOAD_GB
+
+    for relative in ("notebooks/00_setup.ipynb", "README.md", "docs/workshop.md"):
+        text = text_of(relative)
+        quoted = [m.group(1) for m in re.finditer(r"(\d+(?:\.\d+)?) GB", text) if re.search(r"download|weights|internet once", text[max(0, m.start() - 60) : m.end() + 40])]
+        quoted = [q for q in quoted if not re.search(rf"{q} GB (?:of RAM|T4|free)", text)]
+        assert quoted, f"{relative} no longer quotes the download size: update this test"
+        assert set(quoted) == {f"{HUB_DOWNLOAD_GB:g}"}, (relative, quoted)
+
+
+def shapes_figures() -> dict:
+    return json.loads((MODELS / "shapes-figures.json").read_text())
+
+
+@pytest.mark.parametrize("key", [f"{who}_{what}" for who in ("vae_ceiling", "base", "controlnet") for what in ("f1", "iou", "layout_iou")])
+def test_the_shapes_model_card_quotes_the_measured_figures(key):
+    """MODEL_CARD.md's shapes table: ``| <what> (`key`) | value |`` with the value of shapes-figures.json to 2 decimals."""
+    card = text_of("data/models/MODEL_CARD.md")
+    quoted = re.search(rf"\(`{key}`\) \| \**([0-9.]+)\**", card)
+    assert quoted, f"MODEL_CARD.md does not quote {key}"
+    assert quoted.group(1) == f"{shapes_figures()[key]:.2f}"

@@ -1,0 +1,60 @@
+"""The shipped shapes models (a true Canny ControlNet, 64x64): their figures recomputed from the weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import evaluate as E
+from helpers import shapes as S
+from helpers.worlds import SHAPES, WORLDS, world
+
+FIGURES = SHAPES.controlnet_dir.parent / "shapes-figures.json"
+
+
+@pytest.fixture(scope="module")
+def figures():
+    return E.evaluate(count=64, world=SHAPES)
+
+
+def test_shipped_controlnet_follows_canny_edges(figures):
+    """On 64 test scenes never used in training: edge F1 (2 px) >= 0.5 and >= 3x the base model alone (the
+    target), and the shapes where the edges say (IoU, as measured for the shipped models: 0.62 with the prompt's
+    colours, 0.67 in any colour; the target of 0.85 is not reached yet, see MODEL_CARD.md)."""
+    assert figures["controlnet_f1"] >= 0.5, figures
+    assert figures["controlnet_f1"] >= 3 * figures["base_f1"], figures
+    assert figures["vae_ceiling_f1"] >= figures["controlnet_f1"] - 0.02, figures  # nothing beats its own VAE
+    assert figures["controlnet_iou"] >= 0.55 and figures["controlnet_iou"] >= 4 * figures["base_iou"], figures
+    assert figures["controlnet_layout_iou"] >= 0.6 and figures["controlnet_layout_iou"] >= 4 * figures["base_layout_iou"], figures
+
+
+def test_model_card_figures_come_from_the_weights(figures):
+    """The figures quoted in data/models (shapes-figures.json, read by MODEL_CARD.md and the notebooks) are
+    what the shipped weights give today."""
+    shipped = json.loads(FIGURES.read_text())
+    for key, value in figures.items():
+        if isinstance(value, float):
+            assert shipped[key] == pytest.approx(value, abs=0.02), key
+
+
+def test_loader_offers_the_shapes_model_by_name():
+    import helpers
+
+    pipe = helpers.load_controlnet_pipeline("tiny", tiny_model="shapes", verbose=False)
+    assert pipe.unet.config.sample_size * pipe.vae_scale_factor == S.SIZE
+    result = E.follow_sketch(pipe, S.DEMO_SCENE, guidance_scale=SHAPES.controlnet_guidance)
+    assert result.picture.size == (S.SIZE, S.SIZE)
+    assert result.edges.f1 >= 0.5 and result.shape_iou >= 0.7, result.summary()
+    off = E.follow_sketch(pipe, S.DEMO_SCENE, guidance_scale=SHAPES.controlnet_guidance, conditioning_scale=0.0)
+    assert off.edges.f1 < result.edges.f1
+
+
+def test_worlds_by_name():
+    assert world("shapes") is SHAPES and set(WORLDS) == {"circles", "shapes"}
+    with pytest.raises(ValueError, match="Unknown world 'faces'"):
+        world("faces")
+    example = SHAPES.example(0, 2)
+    assert example.target.shape == example.control.shape == (64, 64, 3)
+    assert np.array_equal(example.control, np.asarray(S.control_image(S.sample_scene(0, 2))))
