@@ -7,11 +7,14 @@ Modules, one job each:
 - ``images``: loading and sizing input images; bundled demo data.
 - ``canny``: Canny edge maps, the ControlNet's control image.
 - ``tiny``: small SD1.5-shaped models built from configs, for offline use.
-- ``hub_cache``: the real repositories' ids and configs; a Hub-shaped offline cache of them (random weights).
+- ``sd15``: SD1.5's and the Canny ControlNet's Hub ids and configs, in one place.
+- ``hub_cache``: a Hub-shaped offline cache of those repositories (random weights).
+- ``hub``: hub mode's plumbing: weights in the local cache?, loading quietly offline, the safety checker's note.
 - ``anatomy``: a ControlNet's zero convolutions, by name.
 - ``assembly``: the one place where parts become a stock diffusers pipeline (our own models, no safety checker).
 - ``pipeline``: loading the ControlNet pipeline, optimizations, generation.
 - ``concepts``: the paper's claims (locked copy, trainable copy, zero convolutions) as functions.
+- ``weights``: saved safetensors weights read back, and a bit-for-bit comparison of a model with them.
 - ``circles``, ``shapes``: small data worlds a CPU can train on (fill circles; shapes with Canny controls).
 - ``worlds``: each world with its tiny trained models' sizes, folders and score.
 - ``train``: training a tiny text-to-image model and a ControlNet on a world (``python -m helpers.train``).

@@ -67,7 +67,7 @@ def environment_report(check_hub: bool = True) -> list[Check]:
     from .modes import hub_endpoint, hub_reachable
 
     if check_hub:
-        from .pipeline import hub_weights_cached
+        from .hub import hub_weights_cached
 
         if hub_reachable():
             checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} reachable"))

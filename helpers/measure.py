@@ -116,7 +116,7 @@ def build_full_size_pipeline(device, dtype):
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from .assembly import assemble_pipeline
-    from .hub_cache import configs
+    from .sd15 import configs
     from .tiny import clip_tokenizer
 
     sd15, _ = configs("full")

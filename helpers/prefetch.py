@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from .modes import hub_endpoint, hub_reachable
-from .pipeline import HUB_BASE_MODEL, HUB_CONTROLNET
+from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
 
 # What from_pretrained reads, in safetensors only: configs, tokenizer, the weights of each component.
 BASE_PATTERNS = [

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from helpers import concepts as C
+from helpers import weights as W
 from helpers.anatomy import zero_convolutions
 
 
@@ -184,10 +185,10 @@ def test_unknown_optimizer_is_named(unet, controlnet, inputs):
 
 def test_differs_from_saved_compares_bit_for_bit_with_the_file(tiny_model_dirs, unet):
     base = str(tiny_model_dirs[0])
-    assert C.differs_from_saved(unet, base, subfolder="unet") == []
-    names = dict(C.saved_tensors(C.weights_file(base, "unet")))
+    assert W.differs_from_saved(unet, base, subfolder="unet") == []
+    names = dict(W.saved_tensors(W.weights_file(base, "unet")))
     assert names.keys() == unet.state_dict().keys()
     with torch.no_grad():
         unet.conv_in.bias[0] += 1e-7  # the smallest change still counts
-    assert C.differs_from_saved(unet, base, subfolder="unet") == ["conv_in.bias"]
-    assert C.differs_from_saved(unet.to(torch.float64), base, subfolder="unet") == list(unet.state_dict())  # dtype counts
+    assert W.differs_from_saved(unet, base, subfolder="unet") == ["conv_in.bias"]
+    assert W.differs_from_saved(unet.to(torch.float64), base, subfolder="unet") == list(unet.state_dict())  # dtype counts

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import hub_cache
+from helpers import hub_cache, sd15
 from helpers.anatomy import zero_convolutions
 from helpers.pipeline import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB
 
@@ -49,22 +49,22 @@ def test_layout_is_the_hub_cache_layout_with_every_component(small_cache):
 
 
 def test_small_scale_changes_sizes_only():
-    full, full_cn = hub_cache.configs("full")
-    small, small_cn = hub_cache.configs("small")
+    full, full_cn = sd15.configs("full")
+    small, small_cn = sd15.configs("small")
     assert full.keys() == small.keys()
     for path in full:
         assert full[path].keys() == small[path].keys(), path
     assert full_cn["config.json"].keys() == small_cn["config.json"].keys()
     assert full["unet/config.json"]["block_out_channels"] == [320, 640, 1280, 1280]  # configs() copies
     with pytest.raises(ValueError, match="Unknown scale 'huge'"):
-        hub_cache.configs("huge")
+        sd15.configs("huge")
 
 
 def test_tokenizer_has_clips_real_size_and_special_ids(small_cache):
     from transformers import CLIPTokenizer
 
     tokenizer = CLIPTokenizer.from_pretrained(snapshot(small_cache, HUB_BASE_MODEL) / "tokenizer")
-    assert len(tokenizer) == hub_cache.CLIP_VOCAB_SIZE == 49408
+    assert len(tokenizer) == sd15.CLIP_VOCAB_SIZE == 49408
     ids = tokenizer("a portrait of grace hopper").input_ids
     assert ids[0] == 49406 and ids[-1] == 49407  # <|startoftext|>, <|endoftext|> as in CLIP
     assert tokenizer.convert_ids_to_tokens(ids[1:-1]) == ["a</w>", "portrait</w>", "of</w>", "grace</w>", "hopper</w>"]
@@ -86,14 +86,14 @@ def test_full_size_configs_have_the_real_parameter_counts():
     from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
     from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel
 
-    sd15, controlnet = hub_cache.configs("full")
+    files, controlnet = sd15.configs("full")
     with init_empty_weights():
         models = {
-            "unet": UNet2DConditionModel.from_config(sd15["unet/config.json"]),
+            "unet": UNet2DConditionModel.from_config(files["unet/config.json"]),
             "controlnet": ControlNetModel.from_config(controlnet["config.json"]),
-            "vae": AutoencoderKL.from_config(sd15["vae/config.json"]),
-            "text_encoder": CLIPTextModel(CLIPTextConfig.from_dict(sd15["text_encoder/config.json"])),
-            "safety_checker": StableDiffusionSafetyChecker(CLIPConfig.from_dict(sd15["safety_checker/config.json"])),
+            "vae": AutoencoderKL.from_config(files["vae/config.json"]),
+            "text_encoder": CLIPTextModel(CLIPTextConfig.from_dict(files["text_encoder/config.json"])),
+            "safety_checker": StableDiffusionSafetyChecker(CLIPConfig.from_dict(files["safety_checker/config.json"])),
         }
     counts = {name: sum(p.numel() for p in model.parameters()) for name, model in models.items()}
     assert counts["unet"] == 859_520_964 and counts["controlnet"] == 361_279_120

@@ -49,3 +49,9 @@ def test_no_import_cycle_among_the_helpers():
     for name in MODULES:
         if name not in state:
             visit(name, [])
+
+
+def test_no_module_grows_past_a_readable_size():
+    """One job per module: a module over ~300 lines is a sign it does two (split it along its jobs)."""
+    sizes = {name: len((ROOT / "helpers" / f"{name}.py").read_text().splitlines()) for name in MODULES}
+    assert max(sizes.values()) <= 320, {name: n for name, n in sizes.items() if n > 320}
