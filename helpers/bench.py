@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
     sub = parser.add_subparsers(dest="command")
     over = sub.add_parser("overview", help="set-up time, notebooks, tiny pipeline (the default)")
     over.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
+    over.add_argument("--notebooks", default=None, help="comma-separated notebook numbers to time, e.g. 00,01 (default: all)")
     rec = sub.add_parser("recipes", help="the optimization recipes side by side")
     rec.add_argument("--size", choices=("tiny", "full"), default="tiny")
     rec.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
@@ -259,7 +260,8 @@ def main(argv: list[str] | None = None) -> dict:
         only = args.only.split(",") if args.only else None
         figures = recipes(args.size, args.device, args.resolution, args.steps, args.repeats, only)
     else:
-        figures = overview(getattr(args, "skip_notebooks", False))
+        notebooks = getattr(args, "notebooks", None)
+        figures = overview(getattr(args, "skip_notebooks", False), notebooks.split(",") if notebooks else None)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")

@@ -29,13 +29,16 @@ def setup_seconds() -> float | None:
         return None
 
 
-def time_notebooks(folder: Path = ROOT / "notebooks") -> dict[str, float]:
-    """Execute every numbered notebook in a fresh kernel, in its own folder; seconds per notebook."""
+def time_notebooks(folder: Path = ROOT / "notebooks", only: list[str] | None = None) -> dict[str, float]:
+    """Execute every numbered notebook (or those whose number is in ``only``) in a fresh kernel, in its own
+    folder, as a learner's Run All does; seconds per notebook."""
     import nbformat
     from nbclient import NotebookClient
 
     times = {}
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
+        if only and path.name[:2] not in only:
+            continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
@@ -64,7 +67,7 @@ def time_tiny_pipeline(sizes: tuple[int, ...] = (64, 256), steps: int = 20, repe
     return results
 
 
-def overview(skip_notebooks: bool = False) -> dict:
+def overview(skip_notebooks: bool = False, only: list[str] | None = None) -> dict:
     import torch
 
     figures: dict = {"date": time.strftime("%Y-%m-%d"), **machine_info(torch.device("cpu"))}
@@ -72,7 +75,7 @@ def overview(skip_notebooks: bool = False) -> dict:
     figures["setup_s"] = setup
     print(f"set-up (make setup): {'unknown' if setup is None else f'{setup:.0f} s'}")
     if not skip_notebooks:
-        figures["notebooks_s"] = time_notebooks()
+        figures["notebooks_s"] = time_notebooks(only=only)
         for name, seconds in figures["notebooks_s"].items():
             print(f"notebook {name:<32} {seconds:6.1f} s")
     figures["tiny_pipeline_20_unipc_steps_s"] = time_tiny_pipeline()

@@ -58,3 +58,20 @@ def test_the_shapes_model_card_quotes_the_measured_figures(key):
     quoted = re.search(rf"\(`{key}`\) \| \**([0-9.]+)\**", card)
     assert quoted, f"MODEL_CARD.md does not quote {key}"
     assert quoted.group(1) == f"{shapes_figures()[key]:.2f}"
+
+
+def test_each_notebook_says_how_long_it_runs_as_measured():
+    """``**Runs in:**`` in each intro: the seconds measured by ``python -m helpers.bench overview`` (rounded up to
+    5 s), or for 06 the estimate from the reference training run's seconds per step."""
+    import math
+
+    times = json.loads((ROOT / "data" / "notebook-times-cpu.json").read_text())["notebooks_s"]
+    for name, seconds in times.items():
+        intro = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells[0].source
+        assert f"**Runs in:** {math.ceil(seconds / 5) * 5} s on 2 CPU cores in tiny mode" in intro, name
+    curve = json.loads((MODELS / "circles-controlnet-curve.json").read_text())
+    per_step = curve["wall_seconds"] / len(curve["log"]["step"])
+    intro = nbformat.read(ROOT / "notebooks" / "06_train_controlnet.ipynb", as_version=4).cells[0].source
+    assert f"**Runs in:** about {math.ceil(3000 * per_step / 60)} minutes on 2 CPU cores" in intro
+    steps = nbformat.read(ROOT / "notebooks" / "06_train_controlnet.ipynb", as_version=4).cells[2].source
+    assert "quick(2000, " in steps and "quick(1000, " in steps  # the 2000 + 1000 steps the estimate counts
