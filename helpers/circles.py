@@ -8,6 +8,7 @@ learns the first, a ControlNet the second. Sample ``i`` of seed ``s`` is always 
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,7 +84,7 @@ def circle_from_outline(cx: float, cy: float, radius: float, fill: str = "red", 
     return Circle(float(cx), float(cy), float(radius), fill, background)
 
 
-class PictureDataset(torch.utils.data.Dataset):
+class PictureDataset(torch.utils.data.Dataset, abc.ABC):
     """``length`` samples of seed ``seed`` as training tensors; a subclass says how sample ``index`` is drawn.
 
     Items: ``pixel_values`` (3, size, size) float in [-1, 1], ``conditioning`` (3, size, size) float in [0, 1],
@@ -98,9 +99,9 @@ class PictureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return self.length
 
+    @abc.abstractmethod
     def sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, dict]:
         """``(target, control, prompt, extra)`` of sample ``index``: uint8 RGB arrays, a string, extra items."""
-        raise NotImplementedError
 
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < self.length:

@@ -106,3 +106,10 @@ def test_layout_iou_asks_where_not_which_colour():
     assert S.layout_iou(blank, scene) == 0.0
     shifted = np.roll(picture, 6, axis=1)
     assert S.layout_iou(shifted, scene) < 0.8
+
+
+def test_a_picture_dataset_must_say_how_to_draw_a_sample():
+    from helpers.circles import PictureDataset
+
+    with pytest.raises(TypeError, match="abstract"):
+        PictureDataset()
