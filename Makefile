@@ -35,8 +35,9 @@ TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSIT
 test: setup browser
 	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider
 
-# Hub mode, rehearsed offline: every notebook in hub mode against a Hub-shaped cache (SD1.5 + Canny ControlNet
-# at full size, random weights, written by helpers.hub_cache, ~7 GB in ~/.cache/controlnet-tutorial); time and
+# Hub mode, rehearsed offline: every notebook in hub mode against a Hub-shaped cache (SD1.5 + the Canny, scribble
+# and segmentation ControlNets at full size, random weights (one ControlNet file, hard-linked), written by
+# helpers.hub_cache, ~7 GB in ~/.cache/controlnet-tutorial); time and
 # peak memory per notebook in artifacts/rehearsal.json. Fails when a notebook fails or breaks a budget.
 rehearse: setup
 	$(BIN)/python -m helpers.rehearse

@@ -7,7 +7,7 @@ Modules, one job each:
 - ``images``: loading and sizing input images; bundled demo data.
 - ``canny``: Canny edge maps, the ControlNet's control image.
 - ``tiny``: small SD1.5-shaped models built from configs, for offline use.
-- ``sd15``: SD1.5's and the Canny ControlNet's Hub ids and configs, in one place.
+- ``sd15``: SD1.5's and its ControlNets' Hub ids and configs, in one place.
 - ``hub_cache``: a Hub-shaped offline cache of those repositories (random weights).
 - ``hub``: hub mode's plumbing: weights in the local cache?, loading quietly offline, the safety checker's note.
 - ``anatomy``: a ControlNet's zero convolutions, by name.
@@ -20,7 +20,8 @@ Modules, one job each:
 - ``train``: training a tiny text-to-image model and a ControlNet on a world (``python -m helpers.train``).
 - ``evaluate``: loading the trained tiny models, generating with them, their control fidelity; sweeps, sketches.
 - ``fidelity``: control fidelity, edge F1 with a stated tolerance (as ControlNet++ measures it).
-- ``plots``, ``widgets``: figures, and thin ipywidgets wiring over the functions above.
+- ``conditions``: conditions beyond Canny (a scribble, painted regions) and the ControlNet for each, per mode.
+- ``plots``, ``widgets``, ``sketchpad``: figures, thin ipywidgets wiring over the functions above, a drawing canvas.
 - ``check``, ``prefetch``: ``python -m helpers.check`` (install check), ``python -m helpers.prefetch``.
 - ``bench``: ``python -m helpers.bench``, timings of notebooks, the pipeline and the recipes.
 - ``measure``: what the benchmarks measure with: machine, timings, FLOPs, matmul rate, full-size SD1.5 from configs.

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "opencv-python-headless", "ipywidgets")
+REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "opencv-python-headless", "ipywidgets", "ipycanvas")
 OPTIONAL_PACKAGES = ("xformers",)
 
 
@@ -73,6 +73,10 @@ def environment_report(check_hub: bool = True) -> list[Check]:
             checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} reachable"))
         elif hub_weights_cached():
             checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} not reachable, but the weights are in the local cache: hub mode runs offline"))
+            more = hub_weights_cached(("scribble", "regions"))
+            checks.append(Check("notebook 07 weights", "ok" if more else "optional",
+                                "scribble and segmentation ControlNets cached" if more else "scribble and segmentation ControlNets not cached: "
+                                "07 runs in tiny mode (python -m helpers.prefetch where there is internet)"))
         else:
             checks.append(Check("Hugging Face Hub", "optional", f"{hub_endpoint()} not reachable and no weights cached: tiny mode only"))
     from .pipeline import HUB_DOWNLOAD_GB

@@ -51,17 +51,24 @@ def stock_pipeline(parts, controlnet=None):
     return pipe
 
 
-def generate_examples(pipe, examples: list, controls: list[np.ndarray] | None = None, steps: int = 20, guidance: float = 3.0, noise_seed: int = 0,
-                      size: int | None = None) -> list[np.ndarray]:
+def generate_examples(pipe, examples: list, controls: list | None = None, steps: int = 20, guidance: float = 3.0, noise_seed: int = 0,
+                      size: int | None = None, **pipe_kwargs) -> list[np.ndarray]:
     """uint8 pictures (size, size, 3) for the examples' prompts (anything with ``.prompt``), one fixed generator
-    per picture (seed ``noise_seed + i``). ``size`` defaults to the controls' size, else the UNet's."""
+    per picture (seed ``noise_seed + i``).
+
+    ``controls``: one uint8 control image per example, or for a Multi-ControlNet pipeline one list per example
+    with a control image per ControlNet (diffusers' nested-list convention: ``[[edges_0, map_0], [edges_1, map_1]]``).
+    ``size`` defaults to the controls' size, else the UNet's. ``pipe_kwargs`` go to the pipeline
+    (``controlnet_conditioning_scale``, ``control_guidance_end``, ...)."""
     generators = [torch.Generator().manual_seed(noise_seed + i) for i in range(len(examples))]
+    nested = controls is not None and not isinstance(controls[0], np.ndarray)
     if size is None:
-        size = controls[0].shape[0] if controls is not None else pipe.unet.config.sample_size * pipe.vae_scale_factor
+        first = controls[0][0] if nested else controls[0] if controls is not None else None
+        size = first.shape[0] if first is not None else pipe.unet.config.sample_size * pipe.vae_scale_factor
     kwargs = dict(prompt=[e.prompt for e in examples], num_inference_steps=steps, guidance_scale=guidance, generator=generators, height=size, width=size,
-                  output_type="np")
+                  output_type="np", **pipe_kwargs)
     if controls is not None:
-        kwargs["image"] = [Image.fromarray(c) for c in controls]
+        kwargs["image"] = [[Image.fromarray(c) for c in each] if nested else Image.fromarray(each) for each in controls]
     with torch.no_grad():
         images = pipe(**kwargs).images
     return [np.clip(np.rint(image * 255), 0, 255).astype(np.uint8) for image in images]
@@ -88,8 +95,10 @@ class Fidelity:
 
 
 def edge_f1_of(picture: np.ndarray, example: Example) -> float:
-    """Canny edge F1 (2 px) of a generated uint8 picture against the example's control image."""
-    return canny_fidelity(Image.fromarray(picture), Image.fromarray(example.control)).f1
+    """Canny edge F1 (2 px) of a generated uint8 picture against the example's edges (its control image unless
+    the control is something else, such as a colour layout)."""
+    edges = example.control if example.edges is None else example.edges
+    return canny_fidelity(Image.fromarray(picture), Image.fromarray(edges)).f1
 
 
 def control_fidelity(parts, controlnet, examples: list[Example], guidance: float = CIRCLES.guidance, world: World = CIRCLES) -> Fidelity:
@@ -145,22 +154,27 @@ class TrainingLog:
         return next((s for s, v in zip(self.val_step, self.iou) if v >= threshold), None)
 
 
-def evaluate(base_dir: Path | str | None = None, controlnet_dir: Path | str | None = None, count: int = 64, world: World = CIRCLES) -> dict:
+def evaluate(base_dir: Path | str | None = None, controlnet_dir: Path | str | None = None, count: int = 64, world: World = CIRCLES,
+             references: bool = True) -> dict:
     """The reference figures on ``count`` test examples (a seed never used in training): the VAE's ceiling,
     the base model alone (it cannot know where), the ControlNet; IoU and edge F1 each, at the world's
-    ControlNet guidance. For circles also the colour accuracy (guidance 3.0) and the jump step."""
+    ControlNet guidance. For circles also the colour accuracy (guidance 3.0) and the jump step.
+    ``references=False`` leaves out the ceiling and the base model (the same for worlds that share a base model)."""
     from diffusers import ControlNetModel
 
     parts = load_base(base_dir or world.base_dir)
     test = world.examples(count, TEST_SEED)
     controlnet = ControlNetModel.from_pretrained(controlnet_dir or world.controlnet_dir, use_safetensors=True).eval()
-    ceiling = vae_ceiling(parts[0], test, world)
-    base = control_fidelity(parts, None, test, world.controlnet_guidance, world)
     controlled = control_fidelity(parts, controlnet, test, world.controlnet_guidance, world)
-    figures = {"examples": count, "guidance": world.controlnet_guidance, "vae_ceiling_iou": ceiling.iou, "vae_ceiling_f1": ceiling.f1,
-               "base_iou": base.iou, "base_f1": base.f1, "controlnet_iou": controlled.iou, "controlnet_f1": controlled.f1}
+    figures = {"examples": count, "guidance": world.controlnet_guidance, "controlnet_iou": controlled.iou, "controlnet_f1": controlled.f1}
     if world.layout is not None:
-        figures.update(vae_ceiling_layout_iou=ceiling.layout_iou, base_layout_iou=base.layout_iou, controlnet_layout_iou=controlled.layout_iou)
+        figures["controlnet_layout_iou"] = controlled.layout_iou
+    if references:
+        ceiling = vae_ceiling(parts[0], test, world)
+        base = control_fidelity(parts, None, test, world.controlnet_guidance, world)
+        figures.update(vae_ceiling_iou=ceiling.iou, vae_ceiling_f1=ceiling.f1, base_iou=base.iou, base_f1=base.f1)
+        if world.layout is not None:
+            figures.update(vae_ceiling_layout_iou=ceiling.layout_iou, base_layout_iou=base.layout_iou)
     if world is CIRCLES:
         items = [e.item for e in test]
         figures["base_colour_accuracy"] = colour_accuracy(control_fidelity(parts, None, test, world.guidance, world).images, items)

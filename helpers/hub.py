@@ -1,5 +1,5 @@
 """Hub mode's plumbing: are the weights in the local cache, loading them without library noise, and what the
-safety checker does. (The repository ids and configs live in ``helpers.hub_cache``.)"""
+safety checker does. (The repository ids and configs live in ``helpers.sd15``.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, Iterator
 
-from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
+from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNETS
 
 if TYPE_CHECKING:
     from diffusers import StableDiffusionControlNetPipeline
@@ -22,9 +22,10 @@ def _hub_cached(repo_id: str) -> bool:
     return isinstance(found, str)
 
 
-def hub_weights_cached() -> bool:
-    """True when both hub-mode repositories are in the local Hugging Face cache (hub mode then runs offline)."""
-    return _hub_cached(HUB_BASE_MODEL) and _hub_cached(HUB_CONTROLNET)
+def hub_weights_cached(conditions: tuple[str, ...] = ("canny",)) -> bool:
+    """True when SD1.5 and the ControlNets of ``conditions`` (keys of ``sd15.HUB_CONTROLNETS``) are in the local
+    Hugging Face cache (hub mode then runs offline)."""
+    return _hub_cached(HUB_BASE_MODEL) and all(_hub_cached(HUB_CONTROLNETS[c]) for c in conditions)
 
 
 class _DropOfflineNotices(logging.Filter):

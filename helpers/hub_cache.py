@@ -1,7 +1,7 @@
-"""A Hub-shaped offline cache of SD1.5 and the Canny ControlNet, with random weights: hub mode, rehearsed.
+"""A Hub-shaped offline cache of SD1.5 and its ControlNets, with random weights: hub mode, rehearsed.
 
-``python -m helpers.hub_cache`` writes ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and
-``lllyasviel/sd-controlnet-canny`` the way huggingface_hub caches them
+``python -m helpers.hub_cache`` writes ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and the ControlNets of
+``sd15.HUB_CONTROLNETS`` (Canny, scribble, segmentation) the way huggingface_hub caches them
 (``models--org--name/refs/main`` holding a revision, ``snapshots/<revision>/<component>/...``), with
 every component the real repositories have, their configs at the real sizes and values, a CLIP
 tokenizer with the real vocabulary size (49,408), and random weights in safetensors. Nothing is
@@ -11,7 +11,8 @@ rehearsal (``helpers.rehearse``) runs every notebook that way.
 
 Random weights make noise pictures, but the sizes, memory, time and every code path are the real
 ones. The ControlNet's zero convolutions hold small non-zero values, as a trained model's do, so the
-control image visibly changes the output.
+control image visibly changes the output. The three ControlNets share one config (ControlNet 1.0's) and, here,
+one weights file (hard-linked: no extra disk).
 
 ``scale="small"`` writes the same layout with the same keys at a few-MB size, for unit tests.
 """
@@ -29,10 +30,10 @@ from pathlib import Path
 
 import torch
 
-from .sd15 import CLIP_VOCAB_SIZE, HUB_BASE_MODEL, HUB_CONTROLNET, SCALES, configs
+from .sd15 import CLIP_VOCAB_SIZE, HUB_BASE_MODEL, HUB_CONTROLNET, HUB_CONTROLNETS, SCALES, configs
 from .tiny import cache_dir, write_clip_tokenizer_files
 
-CACHE_FORMAT = 1  # bump when the layout or the configs in helpers.sd15 change
+CACHE_FORMAT = 2  # bump when the layout or the configs in helpers.sd15 change
 
 
 def repo_folder(root: Path, repo_id: str) -> Path:
@@ -100,7 +101,7 @@ def _write_controlnet(snapshot: Path, files: dict[str, dict], unet: torch.nn.Mod
 
 
 def write_hub_cache(root: Path, scale: str = "full", seed: int = 0) -> Path:
-    """Write both repositories under ``root`` (a ``HF_HUB_CACHE`` folder) unless already there; return ``root``.
+    """Write every repository under ``root`` (a ``HF_HUB_CACHE`` folder) unless already there; return ``root``.
 
     Written to a staging folder first and renamed: a half-written cache is never taken as ready.
     """
@@ -111,7 +112,7 @@ def write_hub_cache(root: Path, scale: str = "full", seed: int = 0) -> Path:
     root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
     snapshots = {}
-    for repo_id in (HUB_BASE_MODEL, HUB_CONTROLNET):
+    for repo_id in (HUB_BASE_MODEL, *HUB_CONTROLNETS.values()):
         revision = _revision(repo_id, scale)
         folder = repo_folder(staging, repo_id)
         (folder / "refs").mkdir(parents=True)
@@ -119,6 +120,14 @@ def write_hub_cache(root: Path, scale: str = "full", seed: int = 0) -> Path:
         snapshots[repo_id] = folder / "snapshots" / revision
     unet = _write_sd15(snapshots[HUB_BASE_MODEL], sd15_files, seed)
     _write_controlnet(snapshots[HUB_CONTROLNET], controlnet_files, unet, seed)
+    for repo_id in HUB_CONTROLNETS.values():
+        if repo_id != HUB_CONTROLNET:  # same config; the same random weights, hard-linked (a copy where links fail)
+            _write_json(snapshots[repo_id] / "config.json", controlnet_files["config.json"])
+            weights = snapshots[HUB_CONTROLNET] / "diffusion_pytorch_model.safetensors"
+            try:
+                os.link(weights, snapshots[repo_id] / "diffusion_pytorch_model.safetensors")
+            except OSError:
+                shutil.copyfile(weights, snapshots[repo_id] / "diffusion_pytorch_model.safetensors")
     (staging / "READY").write_text(f"helpers.hub_cache, scale {scale}, seed {seed}: random weights, real layout and configs\n")
     try:
         staging.rename(root)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
 # What hub mode downloads (float32 safetensors): UNet 3.44 GB, ControlNet 1.45, safety checker 1.22, text
 # encoder 0.49, VAE 0.33. tests/test_hub_cache.py recomputes it from the real configs.
 HUB_DOWNLOAD_GB = 6.9
+HUB_MORE_CONDITIONS_GB = 2.9  # notebook 07's scribble and segmentation ControlNets, 1.45 GB each
 
 ATTENTION_CHOICES = ("sdpa", "plain", "xformers")
 
@@ -199,12 +200,12 @@ def apply_optimizations(
 def generate(
     pipe: "StableDiffusionControlNetPipeline",
     prompt: str | Sequence[str],
-    control_image: Image.Image,
+    control_image: Image.Image | Sequence[Image.Image],
     negative_prompt: str | Sequence[str] | None = None,
     seed: int | Sequence[int] = 0,
     steps: int = 20,
     guidance_scale: float = 7.5,
-    conditioning_scale: float = 1.0,
+    conditioning_scale: float | Sequence[float] = 1.0,
     num_images_per_prompt: int = 1,
     **kwargs,
 ) -> list[Image.Image]:
@@ -212,7 +213,9 @@ def generate(
 
     Args:
         prompt: one prompt, or one per image.
-        control_image: the Canny control image; its size (rounded to multiples of 8) is the output size.
+        control_image: the control image (for a Multi-ControlNet pipeline, one per ControlNet, in the order of
+            ``pipe.controlnet.nets``); its size (rounded to multiples of 8) is the output size.
+        conditioning_scale: ``controlnet_conditioning_scale``: one number, or one per ControlNet.
         seed: one seed, or one per prompt. Image ``j`` of a prompt with seed ``s`` uses seed ``s + j``.
         num_images_per_prompt: images per prompt (a larger batch uses the GPU better).
         kwargs: passed to the pipeline (``control_guidance_start``, ``guess_mode``, ...).
@@ -228,7 +231,11 @@ def generate(
         raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds: give one seed per prompt.")
     if isinstance(negative_prompt, str):
         negative_prompt = [negative_prompt] * len(prompts)
-    control_image = resize_for_pipeline(control_image, max_side=None)
+    several = isinstance(control_image, (list, tuple))
+    controls = [resize_for_pipeline(image, max_side=None) for image in (control_image if several else [control_image])]
+    if len({c.size for c in controls}) > 1:
+        raise ValueError(f"The control images differ in size ({[c.size for c in controls]}): resize them to one size first.")
+    control_image = controls if several else controls[0]
     device = getattr(pipe, "_execution_device", pipe.device)
     generator_device = "cpu" if device.type == "mps" else device
     generators = [torch.Generator(device=generator_device).manual_seed(s + j) for s in seeds for j in range(num_images_per_prompt)]
@@ -241,8 +248,8 @@ def generate(
         controlnet_conditioning_scale=conditioning_scale,
         generator=generators,
         num_images_per_prompt=num_images_per_prompt,
-        width=control_image.width,
-        height=control_image.height,
+        width=controls[0].width,
+        height=controls[0].height,
         **kwargs,
     )
     for k, flagged in enumerate(result.nsfw_content_detected or []):

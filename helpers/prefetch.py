@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from .modes import hub_endpoint, hub_reachable
-from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
+from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNETS
 
 # What from_pretrained reads, in safetensors only: configs, tokenizer, the weights of each component.
 BASE_PATTERNS = [
@@ -31,8 +31,12 @@ class PrefetchError(RuntimeError):
     """The Hub cannot be reached, with what to do instead."""
 
 
-def prefetch() -> list[str]:
-    """Download (or find in the cache) both repositories and the Vermeer painting; return their local paths."""
+def prefetch(conditions: tuple[str, ...] = tuple(HUB_CONTROLNETS)) -> list[str]:
+    """Download (or find in the cache) SD1.5, the ControlNets of ``conditions`` (default: all of
+    ``sd15.HUB_CONTROLNETS``, notebook 07's too) and the Vermeer painting; return their local paths."""
+    unknown = [c for c in conditions if c not in HUB_CONTROLNETS]
+    if unknown:
+        raise PrefetchError(f"Unknown condition(s) {unknown}: use some of {', '.join(HUB_CONTROLNETS)}.")
     if not hub_reachable():
         raise PrefetchError(
             f"{hub_endpoint()} is not reachable, so nothing can be downloaded. Run this where there is internet, "
@@ -44,14 +48,20 @@ def prefetch() -> list[str]:
 
     return [
         snapshot_download(HUB_BASE_MODEL, allow_patterns=BASE_PATTERNS),
-        snapshot_download(HUB_CONTROLNET, allow_patterns=CONTROLNET_PATTERNS),
+        *(snapshot_download(HUB_CONTROLNETS[c], allow_patterns=CONTROLNET_PATTERNS) for c in conditions),
         vermeer_path(),
     ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.prefetch", description=__doc__.splitlines()[0])
+    parser.add_argument("--conditions", nargs="+", default=list(HUB_CONTROLNETS), metavar="NAME",
+                        help=f"the ControlNets to download, of {', '.join(HUB_CONTROLNETS)} (default: all; canny alone is notebooks 00-05's)")
+    args = parser.parse_args(argv)
     try:
-        folders = prefetch()
+        folders = prefetch(tuple(args.conditions))
     except PrefetchError as err:
         print(f"prefetch: {err}", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""Stable Diffusion 1.5 and its Canny ControlNet as the Hub holds them: the repository ids, and every config
+"""Stable Diffusion 1.5 and its ControlNets as the Hub holds them: the repository ids, and every config
 file's keys and values (``configs("full")``), or the same keys at a few-MB size for tests (``"small"``). The
 Hub-shaped cache (``helpers.hub_cache``), the full-size benchmark (``helpers.measure``) and the parameter
 counts of notebook 02 (``helpers.concepts``) all build from here.
@@ -10,7 +10,14 @@ import copy
 
 # The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
 HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-HUB_CONTROLNET = "lllyasviel/sd-controlnet-canny"
+# The ControlNets for SD1.5 the notebooks use, by the condition they take (ControlNet 1.0, lllyasviel's first
+# release: all three share one config, the Canny one's below, and ship safetensors on their main branch).
+HUB_CONTROLNETS = {
+    "canny": "lllyasviel/sd-controlnet-canny",  # Canny edges (notebooks 00-05)
+    "scribble": "lllyasviel/sd-controlnet-scribble",  # white strokes on black, drawn by hand (notebook 07)
+    "regions": "lllyasviel/sd-controlnet-seg",  # a segmentation map in ADE20K's class colours (notebook 07)
+}
+HUB_CONTROLNET = HUB_CONTROLNETS["canny"]
 
 CLIP_VOCAB_SIZE = 49408  # openai/clip-vit-large-patch14: 256 bytes x 2 + 48,894 merges + 2 special tokens
 

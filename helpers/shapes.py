@@ -117,9 +117,29 @@ def render(scene: Scene, size: int = SIZE) -> Image.Image:
     return picture
 
 
-def control_image(scene: Scene, size: int = SIZE) -> Image.Image:
-    """The Canny control image of the scene's picture: ``canny_control_image`` at the blog's 100/200."""
-    return canny_control_image(render(scene, size), 100, 200)
+COLOUR_CELLS = 8  # the colour layout's grid: 8x8 cells of 8x8 pixels at 64x64 (a shape covers 1 to 4 cells)
+CONTROLS = ("canny", "colours")
+
+
+def colour_layout(picture: Image.Image | np.ndarray, cells: int = COLOUR_CELLS) -> Image.Image:
+    """The picture's colours on a coarse grid (each cell its mean colour, shown at the picture's size): says
+    *which colour goes roughly where*, not the shapes' outlines. Like ControlNet 1.1's "tile" condition, a
+    low-resolution copy of the picture (``lllyasviel/control_v11f1e_sd15_tile`` in hub mode)."""
+    picture = picture if isinstance(picture, Image.Image) else Image.fromarray(np.asarray(picture, dtype=np.uint8))
+    picture = picture.convert("RGB")
+    if cells < 1 or cells > min(picture.size):
+        raise ValueError(f"cells must be between 1 and {min(picture.size)} (the picture's side), not {cells}.")
+    return picture.resize((cells, cells), Image.Resampling.BOX).resize(picture.size, Image.Resampling.NEAREST)
+
+
+def control_image(scene: Scene, size: int = SIZE, kind: str = "canny") -> Image.Image:
+    """The scene's control image: its Canny edges (``canny_control_image`` at the blog's 100/200) or, with
+    ``kind="colours"``, its ``colour_layout``."""
+    if kind == "canny":
+        return canny_control_image(render(scene, size), 100, 200)
+    if kind == "colours":
+        return colour_layout(render(scene, size))
+    raise ValueError(f"Unknown control {kind!r}: use one of {', '.join(CONTROLS)}.")
 
 
 def foreground_mask(scene: Scene, size: int = SIZE) -> np.ndarray:
@@ -182,14 +202,17 @@ def layout_iou(picture: Image.Image | np.ndarray, scene: Scene) -> float:
 
 
 class ShapesWorld(PictureDataset):
-    """Scenes of seed ``seed`` as training tensors (``PictureDataset``): (3, 64, 64) pictures, their Canny control
-    images, their prompts."""
+    """Scenes of seed ``seed`` as training tensors (``PictureDataset``): (3, 64, 64) pictures, their control
+    images (``control``: ``"canny"`` edges or ``"colours"``, the colour layout), their prompts."""
 
     default_length = 100_000
 
-    def __init__(self, length: int | None = None, seed: int = 0, size: int = SIZE):
+    def __init__(self, length: int | None = None, seed: int = 0, size: int = SIZE, control: str = "canny"):
         super().__init__(length, seed, size)
+        if control not in CONTROLS:
+            raise ValueError(f"Unknown control {control!r}: use one of {', '.join(CONTROLS)}.")
+        self.control = control
 
     def sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, dict]:
         scene = sample_scene(index, self.seed, self.size)
-        return np.asarray(render(scene, self.size)), np.asarray(control_image(scene, self.size)), scene.prompt, {}
+        return np.asarray(render(scene, self.size)), np.asarray(control_image(scene, self.size, self.control)), scene.prompt, {}

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
-from .worlds import CIRCLES, VALIDATION_SEED, World, world as world_named
+from .worlds import CIRCLES, VALIDATION_SEED, WORLDS, World, world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
 QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"
@@ -247,13 +247,14 @@ def train_controlnet(
 RECIPES = {
     "circles": {"vae": (800, 32), "base": (2600, 32), "controlnet": (3400, 32)},
     "shapes": {"vae": (1000, 16), "base": (2400, 32), "controlnet": (2400, 32)},
+    "shape-colours": {"controlnet": (2000, 32)},  # the shapes world's base model, the colour layout as control
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m helpers.train", description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=("vae", "base", "controlnet", "evaluate"))
-    parser.add_argument("--world", choices=("circles", "shapes"), default="circles")
+    parser.add_argument("--world", choices=tuple(WORLDS), default="circles")
     parser.add_argument("--steps", type=int, default=None, help="default: the reference run's (RECIPES)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the reference run's (RECIPES)")
     parser.add_argument("--seed", type=int, default=0)

@@ -10,7 +10,7 @@ Canny edges) used wherever tiny mode's pictures should mean something (notebooks
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -24,11 +24,13 @@ VALIDATION_SEED, TEST_SEED = 1, 2  # the training data uses seed 0
 
 class Example(NamedTuple):
     """One held-out example: its description (``.prompt`` says what), the target picture and its control
-    image (uint8 RGB arrays, (size, size, 3))."""
+    image (uint8 RGB arrays, (size, size, 3)); ``edges``, where the control is not the edges themselves, the
+    target's Canny edges (the reference of the edge F1)."""
 
     item: Any
     target: np.ndarray
     control: np.ndarray
+    edges: np.ndarray | None = None
 
     @property
     def prompt(self) -> str:
@@ -54,10 +56,11 @@ class World:
     # (chosen on validation examples, reported on test examples; see data/models/MODEL_CARD.md).
     guidance: float = 3.0
     controlnet_guidance: float = 1.5
+    base_name: str | None = None  # a world whose base model this one shares (its ControlNet takes another control)
 
     @property
     def base_dir(self) -> Path:
-        return MODELS / f"{self.name}-base"
+        return MODELS / f"{self.base_name or self.name}-base"
 
     @property
     def controlnet_dir(self) -> Path:
@@ -85,9 +88,14 @@ def _circle_score(picture: np.ndarray, example: Example) -> float:
     return circles.iou(circles.fill_mask(picture, c.fill, c.background), circles.disc_mask(c))
 
 
-def _shape_example(index: int, seed: int) -> Example:
+def _shape_example(index: int, seed: int, control: str = "canny") -> Example:
     scene = shapes.sample_scene(index, seed)
-    return Example(scene, np.asarray(shapes.render(scene)), np.asarray(shapes.control_image(scene)))
+    return Example(scene, np.asarray(shapes.render(scene)), np.asarray(shapes.control_image(scene, kind=control)))
+
+
+def _colour_example(index: int, seed: int) -> Example:
+    canny = _shape_example(index, seed)
+    return canny._replace(control=np.asarray(shapes.colour_layout(canny.target)), edges=canny.control)
 
 
 def _shape_score(picture: np.ndarray, example: Example) -> float:
@@ -137,7 +145,12 @@ SHAPES = World(
     ),
 )
 
-WORLDS = {world.name: world for world in (CIRCLES, SHAPES)}
+# The same scenes and base model; the control is the colour layout (``shapes.colour_layout``): a second ControlNet
+# for notebook 07, where it and the Canny one are combined (Multi-ControlNet).
+SHAPE_COLOURS = replace(SHAPES, name="shape-colours", base_name=SHAPES.name, example=_colour_example,
+                        dataset=lambda seed=0: shapes.ShapesWorld(seed=seed, control="colours"))
+
+WORLDS = {world.name: world for world in (CIRCLES, SHAPES, SHAPE_COLOURS)}
 
 
 def world(name: str) -> World:

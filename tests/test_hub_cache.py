@@ -18,7 +18,7 @@ import torch
 
 from helpers import hub_cache, sd15
 from helpers.anatomy import zero_convolutions
-from helpers.pipeline import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB
+from helpers.pipeline import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB, HUB_MORE_CONDITIONS_GB
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,22 @@ def test_layout_is_the_hub_cache_layout_with_every_component(small_cache):
     controlnet = snapshot(small_cache, HUB_CONTROLNET)
     assert sorted(p.name for p in controlnet.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"]
     assert not list(small_cache.rglob("*.bin")), "safetensors only"
+
+
+def test_notebook_07s_controlnets_are_in_the_cache_and_load(small_cache):
+    """Scribble and segmentation: ControlNet 1.0's config, the Canny one's random weights (hard-linked), loadable."""
+    from diffusers import ControlNetModel
+
+    from helpers.sd15 import HUB_CONTROLNETS
+
+    canny = snapshot(small_cache, HUB_CONTROLNET)
+    for name, repo_id in HUB_CONTROLNETS.items():
+        folder = snapshot(small_cache, repo_id)
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"], name
+        assert (folder / "config.json").read_text() == (canny / "config.json").read_text()
+        assert (folder / "diffusion_pytorch_model.safetensors").read_bytes() == (canny / "diffusion_pytorch_model.safetensors").read_bytes()
+    model = ControlNetModel.from_pretrained(snapshot(small_cache, HUB_CONTROLNETS["regions"]), use_safetensors=True)
+    assert model.config.conditioning_embedding_out_channels == ControlNetModel.from_pretrained(canny, use_safetensors=True).config.conditioning_embedding_out_channels
 
 
 def test_small_scale_changes_sizes_only():
@@ -100,6 +116,8 @@ def test_full_size_configs_have_the_real_parameter_counts():
     assert counts["vae"] == 83_653_863 and counts["text_encoder"] == 123_060_480
     weights_gb = (sum(counts.values()) * 4 + sum(b.numel() * 4 for m in models.values() for b in m.buffers())) / 1e9
     assert abs(weights_gb - HUB_DOWNLOAD_GB) < 0.05, weights_gb
+    controlnet_gb = (counts["controlnet"] * 4 + sum(b.numel() * 4 for b in models["controlnet"].buffers())) / 1e9
+    assert abs(2 * controlnet_gb - HUB_MORE_CONDITIONS_GB) < 0.05, controlnet_gb  # notebook 07: scribble + segmentation
 
 
 HUB_RUN = textwrap.dedent(
