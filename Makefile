@@ -33,7 +33,7 @@ lab: setup
 TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error CONTROLNET_TUTORIAL_QUICK=1
 
 test: setup browser
-	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider
+	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider --durations=12
 
 # Hub mode, rehearsed offline: every notebook in hub mode against a Hub-shaped cache (SD1.5 + the Canny, scribble
 # and segmentation ControlNets at full size, random weights (one ControlNet file, hard-linked), written by

@@ -126,11 +126,18 @@ def open_and_run_all(browser, lab: str, name: str, timeout_s: int = 180):
     return page
 
 
-def launch(p):
-    return p.chromium.launch(
-        executable_path=CHROMIUM,
-        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    )
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module (each test opens its own page)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
 
 
 def image_sources(page) -> list[str]:
@@ -164,75 +171,63 @@ def no_widget_errors(page) -> None:
     ("02_controlnet_concepts.ipynb", "scale", "0.3"),  # the residual-scale explorer's bars
     ("06_train_controlnet.ipynb", "x", "10"),  # the circle drawer: move the outline, the model paints it there
 ])
-def test_a_slider_changes_the_widgets_picture(lab, name, label, value):
-    from playwright.sync_api import sync_playwright
-
+def test_a_slider_changes_the_widgets_picture(lab, browser, name, label, value):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = open_and_run_all(browser, lab, name, timeout_s=240)
-        before = image_sources(page)
-        assert before, f"{name} shows no widget picture"
-        set_slider(page, label, value)
-        wait_for_new_picture(page, before)
-        page.screenshot(path=str(SHOTS / f"{name[:2]}_after_{label}.png"))
-        no_widget_errors(page)
-        browser.close()
+    page = open_and_run_all(browser, lab, name, timeout_s=240)
+    before = image_sources(page)
+    assert before, f"{name} shows no widget picture"
+    set_slider(page, label, value)
+    wait_for_new_picture(page, before)
+    page.screenshot(path=str(SHOTS / f"{name[:2]}_after_{label}.png"))
+    no_widget_errors(page)
+    page.close()
 
 
-def test_the_pipeline_notebooks_panel_and_shape_drawer_respond(lab):
+def test_the_pipeline_notebooks_panel_and_shape_drawer_respond(lab, browser):
     """04: the generation panel's button makes a picture; the shape drawer redraws when a shape moves."""
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = open_and_run_all(browser, lab, "04_controlnet_pipeline.ipynb", timeout_s=240)
-        before = image_sources(page)
-        page.get_by_role("button", name="Generate").click()
-        page.wait_for_function("() => [...document.querySelectorAll('.widget-html')].some(e => e.innerText.includes('steps: done'))", timeout=60_000)
-        wait_for_new_picture(page, before)
-        page.screenshot(path=str(SHOTS / "04_after_generate.png"))
-        before = image_sources(page)
-        set_slider(page, "x", "40")  # the shape drawer: shape 1 moves right
-        wait_for_new_picture(page, before)
-        page.screenshot(path=str(SHOTS / "04_after_shape_moved.png"))
-        no_widget_errors(page)
-        browser.close()
+    page = open_and_run_all(browser, lab, "04_controlnet_pipeline.ipynb", timeout_s=240)
+    before = image_sources(page)
+    page.get_by_role("button", name="Generate").click()
+    page.wait_for_function("() => [...document.querySelectorAll('.widget-html')].some(e => e.innerText.includes('steps: done'))", timeout=60_000)
+    wait_for_new_picture(page, before)
+    page.screenshot(path=str(SHOTS / "04_after_generate.png"))
+    before = image_sources(page)
+    set_slider(page, "x", "40")  # the shape drawer: shape 1 moves right
+    wait_for_new_picture(page, before)
+    page.screenshot(path=str(SHOTS / "04_after_shape_moved.png"))
+    no_widget_errors(page)
+    page.close()
 
 
-def test_canny_notebook_runs_and_the_slider_changes_the_picture(lab):
-    from playwright.sync_api import sync_playwright
-
+def test_canny_notebook_runs_and_the_slider_changes_the_picture(lab, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = open_and_run_all(browser, lab, "01_canny.ipynb")
-        console_errors = page.console_errors
+    page = open_and_run_all(browser, lab, "01_canny.ipynb")
+    console_errors = page.console_errors
 
-        picture = page.locator(".widget-image").first
-        picture.wait_for(state="visible", timeout=30_000)
-        picture.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "01_canny_after_run_all.png"))
-        status = page.locator(".widget-html", has_text="edge density").first
-        density_before = status.inner_text()
-        before = picture.screenshot(path=str(SHOTS / "01_canny_widget_before.png"))
-        src_before = picture.get_attribute("src")
+    picture = page.locator(".widget-image").first
+    picture.wait_for(state="visible", timeout=30_000)
+    picture.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "01_canny_after_run_all.png"))
+    status = page.locator(".widget-html", has_text="edge density").first
+    density_before = status.inner_text()
+    before = picture.screenshot(path=str(SHOTS / "01_canny_widget_before.png"))
+    src_before = picture.get_attribute("src")
 
-        low = page.locator(".widget-slider", has=page.locator("label", has_text="low")).first
-        readout = low.locator(".widget-readout")
-        readout.click()
-        page.keyboard.press("Control+A")
-        page.keyboard.type("20")
-        page.keyboard.press("Enter")
-        page.wait_for_function(
-            "([el, before]) => el.getAttribute('src') !== before", arg=[picture.element_handle(), src_before], timeout=30_000
-        )
-        time.sleep(0.5)  # let the new picture paint
-        after = picture.screenshot(path=str(SHOTS / "01_canny_widget_after.png"))
-        density_after = status.inner_text()
-        page.screenshot(path=str(SHOTS / "01_canny_after_slider.png"))
-        browser.close()
+    low = page.locator(".widget-slider", has=page.locator("label", has_text="low")).first
+    readout = low.locator(".widget-readout")
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("20")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "([el, before]) => el.getAttribute('src') !== before", arg=[picture.element_handle(), src_before], timeout=30_000
+    )
+    time.sleep(0.5)  # let the new picture paint
+    after = picture.screenshot(path=str(SHOTS / "01_canny_widget_after.png"))
+    density_after = status.inner_text()
+    page.screenshot(path=str(SHOTS / "01_canny_after_slider.png"))
+    page.close()
 
     assert before != after, "the edge picture did not change when the slider moved"
     assert "low=20" in density_after and density_after != density_before
@@ -240,41 +235,37 @@ def test_canny_notebook_runs_and_the_slider_changes_the_picture(lab):
     assert widget_errors == [], widget_errors
 
 
-def test_a_stroke_drawn_on_the_canvas_changes_the_control_image(lab):
+def test_a_stroke_drawn_on_the_canvas_changes_the_control_image(lab, browser):
     """07: the scribble pad's canvas in a real browser: drag the mouse across it, and the control image beside it
     (made by the kernel from the strokes) changes, with one more stroke counted; then generate from it."""
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = open_and_run_all(browser, lab, "07_more_conditions.ipynb", timeout_s=240)
-        canvas = page.locator("canvas").first
-        canvas.wait_for(state="visible", timeout=30_000)
-        canvas.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "07_after_run_all.png"))
-        status = page.locator(".widget-html", has_text="white pixels").first.element_handle()  # the element, whatever it says later
-        before = status.inner_text()
-        assert before.startswith("2 strokes"), before  # the bundled "square and circle"
-        control = page.locator(".widget-image").first
-        src_before = control.get_attribute("src")
-        page.screenshot(path=str(SHOTS / "07_canvas_before.png"))
-        box = canvas.bounding_box()
-        y = box["y"] + 0.9 * box["height"]  # a line along the bottom, away from the bundled shapes
-        page.mouse.move(box["x"] + 0.1 * box["width"], y)
-        page.mouse.down()
-        page.mouse.move(box["x"] + 0.9 * box["width"], y, steps=12)
-        page.mouse.up()
-        page.wait_for_function("([el, before]) => el.innerText !== before", arg=[status, before], timeout=30_000)
-        after = status.inner_text()
-        assert control.get_attribute("src") != src_before, "the control image did not change"
-        page.screenshot(path=str(SHOTS / "07_canvas_after_stroke.png"))
-        page.get_by_role("button", name="generate").click()
-        page.wait_for_function("(el) => el.innerText.includes('F1 (2 px)')", arg=status, timeout=60_000)
-        generated = status.inner_text()
-        page.screenshot(path=str(SHOTS / "07_canvas_after_generate.png"))
-        console_errors = page.console_errors
-        browser.close()
+    page = open_and_run_all(browser, lab, "07_more_conditions.ipynb", timeout_s=240)
+    canvas = page.locator("canvas").first
+    canvas.wait_for(state="visible", timeout=30_000)
+    canvas.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "07_after_run_all.png"))
+    status = page.locator(".widget-html", has_text="white pixels").first.element_handle()  # the element, whatever it says later
+    before = status.inner_text()
+    assert before.startswith("2 strokes"), before  # the bundled "square and circle"
+    control = page.locator(".widget-image").first
+    src_before = control.get_attribute("src")
+    page.screenshot(path=str(SHOTS / "07_canvas_before.png"))
+    box = canvas.bounding_box()
+    y = box["y"] + 0.9 * box["height"]  # a line along the bottom, away from the bundled shapes
+    page.mouse.move(box["x"] + 0.1 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.9 * box["width"], y, steps=12)
+    page.mouse.up()
+    page.wait_for_function("([el, before]) => el.innerText !== before", arg=[status, before], timeout=30_000)
+    after = status.inner_text()
+    assert control.get_attribute("src") != src_before, "the control image did not change"
+    page.screenshot(path=str(SHOTS / "07_canvas_after_stroke.png"))
+    page.get_by_role("button", name="generate").click()
+    page.wait_for_function("(el) => el.innerText.includes('F1 (2 px)')", arg=status, timeout=60_000)
+    generated = status.inner_text()
+    page.screenshot(path=str(SHOTS / "07_canvas_after_generate.png"))
+    console_errors = page.console_errors
+    page.close()
 
     assert after.startswith("3 strokes"), after
     assert generated.startswith("3 strokes; the picture's Canny edges vs your lines"), generated

@@ -139,6 +139,10 @@ HUB_RUN = textwrap.dedent(
     pipe.safety_checker.concept_embeds_weights.data.fill_(-2.0)  # a real checker, made to flag everything
     flagged = generate(pipe, "a portrait", control, steps=2, seed=5)[0]
     print("flagged picture, max pixel:", int(np.asarray(flagged).max()))
+    print([c.line(color=False) for c in environment_report() if c.name == "notebook 07 weights"][0])
+    from helpers.conditions import load_controlnet
+    regions = load_controlnet("regions", "hub")
+    print("regions ControlNet from", regions.config._name_or_path, type(regions).__name__)
     """
 )
 
@@ -158,6 +162,8 @@ def test_hub_mode_loads_the_cache_offline_and_says_what_it_does(small_cache, tmp
     assert plain > 0
     assert "Image 1 (prompt 'a portrait', seed 5) was flagged by the safety checker and replaced by a black picture" in out
     assert "flagged picture, max pixel: 0" in out
+    assert "notebook 07 weights" in out and "scribble and segmentation ControlNets cached" in out
+    assert "regions ControlNet from lllyasviel/sd-controlnet-seg ControlNetModel" in out
     # No alarming library notices at a normal offline hub load
     for noise in ("local_dir_use_symlinks", "Could not reach the Hub", "Couldn't connect to the Hub", "Traceback"):
         assert noise not in out, noise

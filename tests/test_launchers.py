@@ -69,3 +69,13 @@ def test_prefetch_offline_says_what_to_do(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     with pytest.raises(prefetch.PrefetchError, match="not reachable.*copy ~/.cache/huggingface/hub"):
         prefetch.prefetch()
+
+
+def test_prefetch_knows_every_condition_and_refuses_others(monkeypatch, capsys):
+    from helpers import prefetch
+
+    with pytest.raises(prefetch.PrefetchError, match=r"Unknown condition\(s\) \['depth'\]: use some of canny, scribble, regions"):
+        prefetch.prefetch(("canny", "depth"))
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert prefetch.main(["--conditions", "canny"]) == 1  # offline: a clear message and exit status 1, no traceback
+    assert "not reachable" in capsys.readouterr().err
