@@ -105,19 +105,25 @@ def train_vae(steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
 
 
 def train_base(vae, steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0, empty_prompt_rate: float = 0.1,
-               ema_decay: float = 0.995, progress: bool = True, world: World = CIRCLES):
+               ema_decay: float = 0.995, progress: bool = True, world: World = CIRCLES, start_from: Path | str | None = None):
     """Train a CLIP text encoder and a UNet together on prompts alone (no outline); return
     ``(text_encoder, unet, tokenizer)`` with their EMA weights. 10% empty prompts teach the
-    unconditional prediction that classifier-free guidance needs."""
+    unconditional prediction that classifier-free guidance needs. ``start_from``: a saved base model to go on
+    training (its weights, a fresh optimizer, the EMA starting from them) instead of random weights."""
     from diffusers import UNet2DConditionModel
     from tqdm.auto import tqdm
 
     from .tiny import clip_text_encoder
 
-    tokenizer = make_tokenizer(world)
-    torch.manual_seed(seed)
-    text_encoder = clip_text_encoder(tokenizer, **world.text_config)
-    unet = UNet2DConditionModel(**world.unet_config)
+    if start_from is not None:
+        _, text_encoder, tokenizer, unet = load_base(start_from)
+        text_encoder.train(), unet.train()
+        torch.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+        tokenizer = make_tokenizer(world)
+        text_encoder = clip_text_encoder(tokenizer, **world.text_config)
+        unet = UNet2DConditionModel(**world.unet_config)
     models = torch.nn.ModuleList([text_encoder, unet])
     ema = copy.deepcopy(models).requires_grad_(False)
     optimizer = torch.optim.AdamW(models.parameters(), lr=lr)
@@ -261,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--base", type=Path, default=None, help="the base model folder (default: the world's, in data/models)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--checkpoints", type=Path, default=None, help="controlnet: resumable checkpoint folder")
+    parser.add_argument("--start-from", type=Path, default=None, help="base: go on training this saved base model")
+    parser.add_argument("--lr", type=float, default=None, help="base: learning rate (default 1e-3)")
     parser.add_argument("--validate-every", type=int, default=100, help="controlnet: steps between validations")
     parser.add_argument("--init", choices=("zero", "random"), default="zero")
     parser.add_argument("--json", type=Path, default=None, help="evaluate: also write the figures to this JSON file")
@@ -280,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         from diffusers import AutoencoderKL
 
         vae = AutoencoderKL.from_pretrained(base / "vae", use_safetensors=True)
-        text_encoder, unet, tokenizer = train_base(vae, steps, batch_size, seed=args.seed, world=world)
+        text_encoder, unet, tokenizer = train_base(vae, steps, batch_size, lr=args.lr or 1e-3, seed=args.seed, world=world, start_from=args.start_from)
         save_base(vae, text_encoder, unet, tokenizer, args.out or base)
         print(f"base model saved to {args.out or base} in {time.perf_counter() - start:.0f} s")
     elif args.stage == "controlnet":
