@@ -90,13 +90,11 @@ def load_controlnet(name: str, mode: str, device: str | torch.device = "cpu", dt
     """
     from diffusers import ControlNetModel
 
-    from .hub import hub_weights_cached, quiet_hub_load
-    from .modes import ModeError, hub_reachable
+    from .hub import quiet_hub_load, require_hub_weights
 
     source = controlnet_source(name, mode)
-    if mode == "hub" and not hub_weights_cached((name,)) and not hub_reachable():
-        raise ModeError(f"Hub mode, but the Hub is not reachable and {source} is not in the local cache: connect to the internet "
-                        "(1.45 GB), run `python -m helpers.prefetch` where there is one, or use tiny mode (CONTROLNET_TUTORIAL_MODE=tiny).")
+    if mode == "hub":
+        require_hub_weights((name,), download="1.45 GB for this ControlNet")
     with quiet_hub_load():
         return ControlNetModel.from_pretrained(source, dtype=dtype, use_safetensors=True).to(device)
 

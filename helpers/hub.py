@@ -28,6 +28,20 @@ def hub_weights_cached(conditions: tuple[str, ...] = ("canny",)) -> bool:
     return _hub_cached(HUB_BASE_MODEL) and all(_hub_cached(HUB_CONTROLNETS[c]) for c in conditions)
 
 
+def require_hub_weights(conditions: tuple[str, ...] = ("canny",), download: str = "") -> None:
+    """Raise a clear ``ModeError`` when hub mode cannot get SD1.5 and these ControlNets here: neither cached nor
+    a reachable Hub. ``download`` says how much the first download is (e.g. "6.9 GB")."""
+    from .modes import ModeError, hub_reachable
+
+    if not hub_weights_cached(conditions) and not hub_reachable():
+        size = f" (the first download is {download})" if download else ""
+        raise ModeError(
+            f"Hub mode, but the Hugging Face Hub is not reachable and the weights ({', '.join(conditions)}) are not in the local cache. "
+            f"Connect to the internet{size}, run `python -m helpers.prefetch` where there is one, or run in offline tiny mode: "
+            "set CONTROLNET_TUTORIAL_MODE=tiny."
+        )
+
+
 class _DropOfflineNotices(logging.Filter):
     """Drops the notices a Hub client logs when it was told to stay offline and uses its cache."""
 

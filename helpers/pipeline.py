@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from .devices import DeviceError, has_cuda, pick_device, pick_dtype
-from .hub import hub_weights_cached, quiet_hub_load, safety_checker_note
+from .hub import quiet_hub_load, require_hub_weights, safety_checker_note
 from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
-from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning, hub_reachable
+from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning
 from .worlds import WORLDS
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
@@ -104,12 +104,8 @@ def load_controlnet_pipeline(
     mode = mode.mode if isinstance(mode, ModeChoice) else mode
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(torch_device, dtype)
-    if mode == "hub" and not hub_weights_cached() and not hub_reachable():
-        raise ModeError(
-            "Hub mode, but the Hugging Face Hub is not reachable and the weights are not in the local cache. "
-            f"Connect to the internet (the first download is {HUB_DOWNLOAD_GB} GB), or run in offline tiny mode: "
-            "set CONTROLNET_TUTORIAL_MODE=tiny."
-        )
+    if mode == "hub":
+        require_hub_weights(("canny",), download=f"{HUB_DOWNLOAD_GB} GB")
     base, controlnet_source = model_sources(mode, tiny_model)
 
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline

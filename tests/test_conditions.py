@@ -178,3 +178,15 @@ def test_multi_controlnet_adds_the_residuals_and_scale_zero_switches_one_off(sha
     assert not any(np.array_equal(a, b) for a, b in zip(both, regions_only))
     neither = generate_examples(multi, examples, pairs, steps=6, controlnet_conditioning_scale=[0.0, 0.0])
     assert score_pictures(both, examples, SHAPES).f1 > score_pictures(neither, examples, SHAPES).f1 + 0.4
+
+
+def test_a_hub_controlnet_without_cache_or_internet_is_a_clear_error(monkeypatch, tmp_path):
+    from helpers.conditions import load_controlnet
+    from helpers.modes import ModeError
+
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # a Hub that does not answer
+    with pytest.raises(ModeError, match=r"not reachable and the weights \(scribble\) are not in the local cache.*1\.45 GB.*prefetch"):
+        load_controlnet("scribble", "hub")
