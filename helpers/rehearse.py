@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from .estimates import WORK_COUNTER, WORK_PROBE, WORK_FILE, save_work
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "artifacts"
@@ -46,6 +48,9 @@ CPU_PARAMETERS = {
     "07": {"SCALES": [1.0]},  # the disagreement grid: 1 call instead of 9 (tiny mode runs the whole grid)
 }
 GPU_PARAMETERS = {"*": {"REPEATS": 1}}
+# `--count-work`: the notebooks' own steps, sweeps and solutions; only the pictures small (the count of denoising
+# steps does not depend on the picture size; helpers.estimates scales the work back to each notebook's size).
+COUNT_PARAMETERS = {"*": {"SIZE": 64, "MAX_SIDE": 256, "RESOLUTION": 64}}
 # Notebooks that never use hub mode: rehearsing them would repeat `make test`'s run of the same code.
 HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); make test runs it"}
 
@@ -108,9 +113,12 @@ class _Sampler(threading.Thread):
             self.stop.wait(self.interval_s)
 
 
-def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | None = None, timeout_s: int = 1800, skip_solutions: bool = False) -> dict:
+def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | None = None, timeout_s: int = 1800, skip_solutions: bool = False,
+                 dry: bool = False) -> dict:
     """Execute ``path`` in a fresh kernel in ``workdir`` with ``parameters`` injected; return its record.
-    ``skip_solutions`` leaves out the exercises' solution cells (tagged ``solution``)."""
+    ``skip_solutions`` leaves out the exercises' solution cells (tagged ``solution``). ``dry``: the full-size UNet
+    and ControlNets are counted but answer zeros of the right shapes (counting needs the calls, not their results:
+    a real forward pass at full size takes seconds on a CPU)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -123,15 +131,25 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
     injected = {k: v for k, v in parameters.items() if k in parameter_names(nb)}
     if injected:
         nb = parameterize_notebook(nb, injected)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(WORK_COUNTER + ("_rehearsal_dry = True\n" if dry else "")))
     client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
-    record = {"notebook": path.name, "ok": False, "seconds": None, "peak_rss_gb": None, "peak_gpu_gb": None, "parameters": injected, "error": None}
+    record = {"notebook": path.name, "ok": False, "seconds": None, "peak_rss_gb": None, "peak_gpu_gb": None, "parameters": injected, "error": None,
+              "work": None}
     start = time.perf_counter()
     with client.setup_kernel():
         sampler = _Sampler(client.km.provisioner.pid)
         sampler.start()
         try:
             for index, cell in enumerate(nb.cells):
-                client.execute_cell(cell, index)
+                try:
+                    client.execute_cell(cell, index)
+                except CellExecutionError as err:
+                    # A dry run's pictures are not real: an assert on them may fail, and what is computed from them
+                    # (a division by a zero F1). The cell's work up to the error is counted, the run goes on with
+                    # the next cell, and the errors are kept with the count.
+                    if not dry:
+                        raise
+                    record.setdefault("dry_errors", []).append(f"cell {index}: " + re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()[-1][:200])
             record["ok"] = True
         except CellExecutionError as err:
             text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # tracebacks come coloured
@@ -141,14 +159,16 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
             record["error"] = f"{type(err).__name__}: {err}"[:500]
         record["seconds"] = round(time.perf_counter() - start, 1)
         peaks = {}
-        nb.cells.append(nbformat.v4.new_code_cell(PEAK_PROBE))  # nbclient executes cells of its notebook only
+        nb.cells.append(nbformat.v4.new_code_cell(PEAK_PROBE + WORK_PROBE))  # nbclient executes cells of its notebook only
         try:
             probe = client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
             text = "".join(o.get("text", "") for o in probe.outputs)
-            peaks = json.loads(text.split("REHEARSAL_PEAKS", 1)[1])
+            peaks = json.loads(text.split("REHEARSAL_PEAKS", 1)[1].split("REHEARSAL_WORK")[0])
+            record["work"] = {k: round(v, 3) for k, v in json.loads(text.split("REHEARSAL_WORK", 1)[1]).items()}
         except Exception:  # a dead kernel: the sampler's figure stands
             pass
         nb.cells.pop()
+        nb.cells.pop(0)
         sampler.stop.set()
         sampler.join()
     record["peak_rss_gb"] = round(max(peaks.get("rss_gb", 0.0), sampler.rss_gb), 2)
@@ -180,8 +200,10 @@ def format_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None = None, folder: Path = NOTEBOOKS, out: Path = ARTIFACTS) -> dict:
-    """Run the notebooks in hub mode against ``cache``; write ``out/rehearsal.json``; return the report."""
+def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None = None, folder: Path = NOTEBOOKS, out: Path = ARTIFACTS,
+             solutions: bool | None = None, dry: bool = False) -> dict:
+    """Run the notebooks in hub mode against ``cache``; write ``out/rehearsal.json``; return the report.
+    ``solutions``: run the exercises' solutions too (default: on a GPU only); ``dry``: see ``run_notebook``."""
     import torch
 
     gpu = torch.cuda.is_available()
@@ -203,7 +225,8 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
                 print(f"{path.name:<32} skipped: {HUB_INDEPENDENT[path.name[:2]]}", flush=True)
                 continue
             # On a CPU the solutions are left out to keep CI within its budget: make test runs them (tiny mode).
-            record = run_notebook(path, parameters_for(path.name, parameters), Path(workdir), out / "rehearsal" / path.name, skip_solutions=not gpu)
+            record = run_notebook(path, parameters_for(path.name, parameters), Path(workdir), out / "rehearsal" / path.name,
+                                  skip_solutions=not (gpu if solutions is None else solutions), dry=dry)
             record["over_budget"] = over_budget(record)
             records.append(record)
             status = "ok" if record["ok"] and not record["over_budget"] else "FAILED"
@@ -219,7 +242,7 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
         "torch": torch.__version__,
         "budgets": {"peak_rss_gb": RSS_BUDGET_GB, "peak_gpu_gb": VRAM_BUDGET_GB},
         "parameters": parameters,
-        "solutions": "run" if gpu else "left out (make test runs them in tiny mode)",
+        "solutions": "run" if (gpu if solutions is None else solutions) else "left out (make test runs them in tiny mode)",
         "notebooks": records,
         "ok": all(r["ok"] and not r["over_budget"] for r in records) and bool(records),
     }
@@ -238,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None, help="a Hub-shaped cache (default: written by helpers.hub_cache)")
     parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,03")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
+    parser.add_argument("--count-work", action="store_true",
+                        help=f"run the notebooks' own steps and sweeps (small pictures), solutions included, the full-size UNet and ControlNets "
+                             f"counted but answering zeros, and save the work to {WORK_FILE.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     cache = args.cache or write_hub_cache(default_root("full"))
@@ -250,7 +276,12 @@ def main(argv: list[str] | None = None) -> int:
         for item in args.set:
             name, _, value = item.partition("=")
             parameters["*"][name] = ast.literal_eval(value)
-    report = rehearse(cache, args.only.split(",") if args.only else None, parameters)
+    if args.count_work:
+        report = rehearse(cache, args.only.split(",") if args.only else None, COUNT_PARAMETERS, solutions=True, dry=True)
+        if report["ok"]:
+            save_work(report)
+    else:
+        report = rehearse(cache, args.only.split(",") if args.only else None, parameters)
     print(f"rehearsal took {time.perf_counter() - start:.0f} s")
     return 0 if report["ok"] else 1
 

@@ -8,6 +8,7 @@ and batch size from ``RECIPES``:
     python -m helpers.train base       --world shapes   # -> data/models/shapes-base
     python -m helpers.train controlnet --world shapes --checkpoints /tmp/ckpt   # -> data/models/shapes-controlnet
     python -m helpers.train evaluate   --world shapes   # VAE ceiling, base alone vs ControlNet: IoU and edge F1
+    python -m helpers.train recipe     --world shapes   # every stage of the reference run in order (~85 min)
 
 The VAE and the base model (text encoder + UNet) learn colours and kinds from prompts alone; the
 ControlNet, trained on top of the frozen base, learns *where* things go from the control image.
@@ -31,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
-from .worlds import CIRCLES, VALIDATION_SEED, WORLDS, World, world as world_named
+from .worlds import CIRCLES, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands, world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
 QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"
@@ -249,17 +250,10 @@ def train_controlnet(
     return accelerator.unwrap_model(controlnet).eval(), log
 
 
-# The reference runs' steps and batch sizes (data/models/MODEL_CARD.md): one command per stage.
-RECIPES = {
-    "circles": {"vae": (800, 32), "base": (2600, 32), "controlnet": (3400, 32)},
-    "shapes": {"vae": (1000, 16), "base": (2400, 32), "controlnet": (2400, 32)},
-    "shape-colours": {"controlnet": (2000, 32)},  # the shapes world's base model, the colour layout as control
-}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m helpers.train", description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("vae", "base", "controlnet", "evaluate"))
+    parser.add_argument("stage", choices=("vae", "base", "controlnet", "evaluate", "recipe"),
+                        help="recipe: every stage of the world in order, into --out (default data/models)")
     parser.add_argument("--world", choices=tuple(WORLDS), default="circles")
     parser.add_argument("--steps", type=int, default=None, help="default: the reference run's (RECIPES)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the reference run's (RECIPES)")
@@ -279,6 +273,17 @@ def main(argv: list[str] | None = None) -> None:
     steps, batch_size = args.steps or steps, args.batch_size or batch_size
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     start = time.perf_counter()
+    if args.stage == "recipe":
+        import tempfile
+
+        out = args.out or world.base_dir.parent
+        with tempfile.TemporaryDirectory(prefix="controlnet-checkpoints-") as checkpoints:
+            for command in recipe_commands(world, out, Path(checkpoints), quick_steps=quick(0, 2) or None):
+                print("python -m helpers.train", " ".join(command), flush=True)
+                main(command)
+        print(f"{world.name}: every stage done in {time.perf_counter() - start:.0f} s; figures: python -m helpers.train evaluate --world {world.name}"
+              f" --base {out / world.base_dir.name} --out {out / world.controlnet_dir.name}")
+        return
     if args.stage == "vae":
         vae = train_vae(steps, batch_size, seed=args.seed, world=world)
         out = args.out or base

@@ -158,3 +158,40 @@ def world(name: str) -> World:
     if name not in WORLDS:
         raise ValueError(f"Unknown world {name!r}: use one of {', '.join(WORLDS)}.")
     return WORLDS[name]
+
+
+# The reference runs' steps and batch sizes (data/models/MODEL_CARD.md): one command per stage, or all of a
+# world's stages in order with ``python -m helpers.train recipe --world NAME``. "base_more": the base model trained
+# on from its saved weights (``--start-from``) with MORE_BASE's learning rate and seed. "controlnet_more": the
+# ControlNet resumed from its checkpoint up to that many steps in all (a resume starts the data order afresh, so
+# the recipe resumes where the reference run did).
+RECIPES = {
+    "circles": {"vae": (800, 32), "base": (2600, 32), "controlnet": (3400, 32)},
+    "shapes": {"vae": (1000, 16), "base": (2400, 32), "base_more": (1300, 32), "controlnet": (2400, 32), "controlnet_more": (3000, 32)},
+    "shape-colours": {"controlnet": (2000, 32)},  # the shapes world's base model, the colour layout as control
+}
+MORE_BASE = {"lr": 5e-4, "seed": 1}
+STAGES = ("vae", "base", "base_more", "controlnet", "controlnet_more")
+
+
+def recipe_commands(world: World, out: Path, checkpoints: Path, quick_steps: int | None = None) -> list[list[str]]:
+    """The stage commands (``main``'s arguments) that rebuild ``world``'s models into ``out`` (e.g. data/models),
+    in order, the ControlNet's checkpoints in ``checkpoints``; ``quick_steps``: that many steps per stage (a test
+    of the chain)."""
+    base, controlnet = str(out / world.base_dir.name), str(out / world.controlnet_dir.name)
+    common = ["--world", world.name, "--base", base]
+    commands = []
+    for stage in STAGES:
+        if stage not in RECIPES[world.name]:
+            continue
+        steps = str(quick_steps * (2 if stage == "controlnet_more" else 1) if quick_steps else RECIPES[world.name][stage][0])
+        if stage == "vae":
+            commands.append(["vae", *common, "--out", base, "--steps", steps])
+        elif stage == "base":
+            commands.append(["base", *common, "--out", base, "--steps", steps])
+        elif stage == "base_more":
+            commands.append(["base", *common, "--start-from", base, "--out", base, "--steps", steps, "--lr", str(MORE_BASE["lr"]), "--seed", str(MORE_BASE["seed"])])
+        else:
+            commands.append(["controlnet", *common, "--out", controlnet, "--steps", steps, "--validate-every", str(quick_steps or 200),
+                             "--checkpoints", str(checkpoints)])
+    return commands

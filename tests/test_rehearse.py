@@ -78,3 +78,27 @@ def test_solutions_can_be_left_out(tmp_path):
     path = write(tmp_path, "00_sol.ipynb", nb)
     assert rehearse.run_notebook(path, {}, tmp_path, skip_solutions=True)["ok"]
     assert not rehearse.run_notebook(path, {}, tmp_path)["ok"]
+
+
+@pytest.mark.slow
+def test_the_work_counter_counts_full_size_passes_only(tmp_path):
+    """The kernel-side counter: a UNet with SD1.5's cross-attention width (768) is counted in 512x512 guided steps
+    (2 latents of 64x64), a tiny one (width 32) is not; each counted model once."""
+    body = """
+import torch
+from diffusers import UNet2DConditionModel
+def unet(width):
+    return UNet2DConditionModel(sample_size=8, block_out_channels=(32, 64), layers_per_block=1, cross_attention_dim=width,
+                                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+                                attention_head_dim=8, norm_num_groups=8)
+full, tiny = unet(768), unet(32)
+with torch.no_grad():
+    for _ in range(3):
+        full(torch.zeros(2, 4, 32, 32), 10, encoder_hidden_states=torch.zeros(2, 77, 768))
+    full(sample=torch.zeros(1, 4, 64, 64), timestep=10, encoder_hidden_states=torch.zeros(1, 77, 768))
+    tiny(torch.zeros(2, 4, 64, 64), 10, encoder_hidden_states=torch.zeros(2, 77, 32))
+"""
+    record = rehearse.run_notebook(write(tmp_path, "00_work.ipynb", notebook("SIZE = 1", body)), {}, tmp_path)
+    assert record["ok"], record
+    # 3 passes of 2 x 32 x 32 = 3/4 of a 512x512 guided step, one unguided 64x64 pass = 1/2 of one
+    assert record["work"] == {"unet": 1.25, "controlnet": 0.0, "vae_decode": 0.0, "unet_models": 1, "controlnet_models": 0}

@@ -1,0 +1,202 @@
+"""How long each notebook takes in hub mode on Colab's free T4: an estimate (no T4 is at hand here), stated as one.
+
+The work is counted, the speed is published:
+
+* **Work** (``data/hub-work-cpu.json``, written by ``python -m helpers.rehearse --count-work``): every notebook run
+  in hub mode against the Hub-shaped cache with its own steps, sweeps and solutions, only the pictures small; a
+  counter in the kernel (``WORK_COUNTER``, injected by the rehearsal) adds up every forward pass of the full-size
+  UNet and ControlNets (in 512x512 steps with classifier-free guidance), every VAE decode (in 512x512 pictures) and
+  how many full-size models ran. In that run the full-size UNet and ControlNets answer zeros (a real pass takes
+  seconds on a CPU; the count needs the calls, not their results), so asserts on pictures may fail there: the
+  errors are kept with the count. The work is scaled back to the notebook's own picture size here.
+* **Speed** (``T4``): diffusers' own benchmark of a T4 (docs/source/en/optimization/torch2.0.md, "T4 (batch size:
+  1)", torch 2.0, float16, no compile): Stable Diffusion 6.9 steps/s, Stable Diffusion + ControlNet 4.89 steps/s.
+  A UNet step therefore costs 1/6.9 s and a ControlNet pass the difference; a VAE decode costs what its FLOPs cost
+  at the UNet's rate (2.5 TFLOP against 1.61 for a UNet step: ``data/bench/h200_reference.json``). Loading a model
+  from the disk onto the GPU is a guess (the download itself is not counted: sizes in ``helpers.pipeline``).
+
+Notebook 05's benchmarks build their own full-size models on a GPU only, so its counted work (on a CPU) misses
+them; ``recipe_seconds`` adds them from ``helpers.bench.RECIPES`` with the factors below, each a stated guess.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK_FILE = ROOT / "data" / "hub-work-cpu.json"
+NOTEBOOKS = ROOT / "notebooks"
+
+UNET_STEP_S = 1 / 6.9  # diffusers' T4 figure, SD text-to-image, float16, batch 1 (2 latents with guidance)
+CONTROLNET_STEP_S = 1 / 4.89 - 1 / 6.9  # SD + ControlNet at 4.89 steps/s, less the UNet's share
+VAE_DECODE_S = UNET_STEP_S * 2.5 / 1.61  # FLOPs of one 512x512 decode / of one UNet step with guidance
+GUESSES = {
+    "unet_load_s": 15.0,  # SD1.5's UNet, text encoder and VAE from Colab's disk onto the GPU in float16 (~2.2 GB)
+    "controlnet_load_s": 5.0,  # one ControlNet, ~0.7 GB in float16
+    # a T4 multiplies float32 at 8 TFLOP/s, float16 at 65 (tensor cores), and emulates bfloat16 (native from compute
+    # capability 8.0 on): both at least 3x slower than float16
+    "not_float16_slowdown": 3.0,
+    "model_offload_slowdown": 1.8,  # measured on the H200 (1.67 s against 0.92 s per image); PCIe copies
+    "sequential_offload_slowdown": 10.0,  # every layer copied to the GPU at every step
+    "compile_s": 120.0,  # torch.compile of the UNet: 77 s on the H200 (data/bench/h200_reference.json)
+}
+
+
+# Work, counted in the kernel: every forward pass of a Stable-Diffusion-1.5-sized UNet or ControlNet (cross-attention
+# width 768; the tiny models are left out) in units of one 512x512 step with classifier-free guidance (a batch of 2
+# latents of 64x64); VAE decodes in 512x512 pictures; how many such models ran. helpers.estimates turns the counts
+# into time on a T4.
+WORK_COUNTER = """
+import importlib.abc, importlib.util, sys
+_rehearsal_work = {"unet": 0.0, "controlnet": 0.0, "vae_decode": 0.0, "unet_models": 0, "controlnet_models": 0}
+_rehearsal_seen = set()
+_rehearsal_dry = False  # True in a --count-work run: the full-size UNet and ControlNets answer zeros
+def _rehearsal_zeros(self, key, sample, return_dict):
+    import torch
+    from diffusers.models.controlnets.controlnet import ControlNetOutput
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
+    if key == "unet":
+        return UNet2DConditionOutput(sample=torch.zeros_like(sample)) if return_dict else (torch.zeros_like(sample),)
+    channels, layers = self.config.block_out_channels, self.config.layers_per_block
+    b, _, h, w = sample.shape
+    shapes = [(channels[0], h, w)]
+    for i, c in enumerate(channels):
+        shapes += [(c, h >> i, w >> i)] * layers + ([(c, h >> (i + 1), w >> (i + 1))] if i < len(channels) - 1 else [])
+    down = tuple(sample.new_zeros(b, *shape) for shape in shapes)
+    mid = sample.new_zeros(b, channels[-1], h >> (len(channels) - 1), w >> (len(channels) - 1))
+    return ControlNetOutput(down_block_res_samples=down, mid_block_res_sample=mid) if return_dict else (down, mid)
+def _rehearsal_count(cls, method, key, full_size):
+    original = getattr(cls, method)
+    def counted(self, *args, **kwargs):
+        sample = args[0] if args else kwargs.get("sample", kwargs.get("z"))
+        if full_size(self.config) and sample is not None:
+            b, _, h, w = sample.shape
+            _rehearsal_work[key] += b * h * w / ((1 if key == "vae_decode" else 2) * 64 * 64)
+            if key != "vae_decode" and id(self) not in _rehearsal_seen:
+                _rehearsal_seen.add(id(self))
+                _rehearsal_work[key + "_models"] += 1
+            if _rehearsal_dry and key != "vae_decode" and not sys.modules["torch"].is_grad_enabled():  # training (02) runs for real
+                return _rehearsal_zeros(self, key, sample, kwargs.get("return_dict", True))
+        return original(self, *args, **kwargs)
+    setattr(cls, method, counted)
+def _rehearsal_install(diffusers):
+    _rehearsal_count(diffusers.UNet2DConditionModel, "forward", "unet", lambda c: c.cross_attention_dim == 768)
+    _rehearsal_count(diffusers.ControlNetModel, "forward", "controlnet", lambda c: c.cross_attention_dim == 768)
+    _rehearsal_count(diffusers.AutoencoderKL, "decode", "vae_decode", lambda c: tuple(c.block_out_channels) == (128, 256, 512, 512))
+class _RehearsalHook(importlib.abc.MetaPathFinder):  # counts from the notebook's own import of diffusers on
+    def find_spec(self, name, path=None, target=None):
+        if name != "diffusers":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            _rehearsal_install(sys.modules[name])  # diffusers replaces itself by a lazy module
+        spec.loader.exec_module = exec_module
+        return spec
+if "diffusers" in sys.modules:
+    _rehearsal_install(sys.modules["diffusers"])
+else:
+    sys.meta_path.insert(0, _RehearsalHook())
+"""
+WORK_PROBE = """
+import json
+print("REHEARSAL_WORK", json.dumps(_rehearsal_work))
+"""
+
+
+def parameters_source(path: Path) -> str:
+    """The source of the notebook's ``parameters`` cell (what the work was counted with)."""
+    import nbformat
+
+    return next(c.source for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+
+
+def save_work(report: dict, folder: Path = NOTEBOOKS, path: Path = WORK_FILE) -> None:
+    """Write the denoising work each notebook did in a ``--count-work`` run, with the parameters cell it had, to
+    ``path`` (read by ``helpers.estimates``; a test fails when a notebook's parameters cell has changed since)."""
+    old = json.loads(path.read_text())["notebooks"] if path.exists() else {}
+    counted = {r["notebook"]: {"work": r["work"], "parameters": r["parameters"], "parameters_cell": parameters_source(folder / r["notebook"]),
+                               "solutions": True, "dry_errors": r.get("dry_errors", [])} for r in report["notebooks"] if not r.get("skipped")}
+    saved = {"how": "python -m helpers.rehearse --count-work", "date": report["date"], "device": report["device"],
+             "units": "one 512x512 denoising step with classifier-free guidance (2 latents of 64x64) of the SD1.5 UNet / a ControlNet, "
+                      "counted at the injected picture size",
+             "notebooks": {**old, **counted}}
+    path.write_text(json.dumps(saved, indent=1) + "\n")
+    print(f"denoising work saved to {path}")
+
+
+def default_side(notebook: Path) -> int:
+    """The picture side a notebook uses in hub mode on a GPU by default: its ``SIZE`` or ``RESOLUTION`` parameter
+    (``None`` means 512)."""
+    import nbformat
+
+    cell = next(c for c in nbformat.read(notebook, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    values = {t.id: node.value for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    for name in ("SIZE", "RESOLUTION"):
+        if name in values:
+            return ast.literal_eval(values[name]) or 512
+    return 512
+
+
+def saved_work(path: Path = WORK_FILE) -> dict:
+    """The counted work per notebook (``data/hub-work-cpu.json``), by notebook file name."""
+    return json.loads(path.read_text())["notebooks"]
+
+
+def recipe_seconds(repeats: int, steps: int) -> float:
+    """Notebook 05's benchmarks on a T4: each recipe that runs there (xformers is not installed on Colab) loads
+    full-size models, warms up twice with 3 steps and runs ``repeats`` times, as ``helpers.bench.run_recipe`` does."""
+    from .bench import RECIPES
+
+    total = 0.0
+    for recipe in RECIPES:
+        if recipe.needs_xformers:
+            continue
+        n = recipe.steps or steps
+        denoising = (2 * min(3, n) + (1 if recipe.offload == "sequential" else repeats) * n) * recipe.images_per_prompt
+        per_step = UNET_STEP_S + CONTROLNET_STEP_S
+        per_step *= GUESSES["not_float16_slowdown"] if recipe.dtype in ("float32", "bfloat16") else 1.0
+        per_step *= {"model": GUESSES["model_offload_slowdown"], "sequential": GUESSES["sequential_offload_slowdown"]}.get(recipe.offload, 1.0)
+        total += denoising * per_step + GUESSES["unet_load_s"] + GUESSES["controlnet_load_s"] + (GUESSES["compile_s"] if recipe.compile_mode else 0.0)
+    return total
+
+
+def t4_picture_seconds(steps: int = 20, side: int = 512) -> float:
+    """One guided ControlNet picture on a T4 in float16: ``steps`` UNet + ControlNet passes and a VAE decode."""
+    return (side / 512) ** 2 * (steps * (UNET_STEP_S + CONTROLNET_STEP_S) + VAE_DECODE_S)
+
+
+def t4_seconds(notebook: str, work: dict | None = None, folder: Path = NOTEBOOKS) -> float | None:
+    """Estimated seconds for ``notebook`` (a file name) top to bottom in hub mode on a T4, the download left out;
+    ``None`` when its work was never counted (it never uses hub mode)."""
+    record = (work if work is not None else saved_work()).get(notebook)
+    if record is None:
+        return None
+    path = folder / notebook
+    injected = record["parameters"].get("SIZE") or record["parameters"].get("RESOLUTION")
+    scale = (default_side(path) / injected) ** 2 if injected else 1.0
+    w = record["work"]
+    seconds = scale * (w["unet"] * UNET_STEP_S + w["controlnet"] * CONTROLNET_STEP_S + w["vae_decode"] * VAE_DECODE_S)
+    seconds += w["unet_models"] * GUESSES["unet_load_s"] + w["controlnet_models"] * GUESSES["controlnet_load_s"]
+    if notebook.startswith("05"):
+        import nbformat
+
+        cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+        values = {t.id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                  for t in node.targets if isinstance(t, ast.Name) and t.id in ("REPEATS", "STEPS")}
+        seconds += recipe_seconds(values["REPEATS"], values["STEPS"])
+    return seconds
+
+
+def t4_line(notebook: str, work: dict | None = None) -> str:
+    """The T4 half of a notebook's **Runs in:** line (the test of the intros compares them)."""
+    seconds = t4_seconds(notebook, work)
+    if seconds is None:
+        return "hub mode changes nothing here"
+    about = "under a minute" if seconds < 60 else f"about {math.ceil(seconds / 60)} min"
+    return f"on Colab's T4 in hub mode {about}, the first download left out (an estimate, not a measurement: `helpers.estimates`)"
