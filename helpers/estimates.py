@@ -47,8 +47,7 @@ GUESSES = {
 
 # Work, counted in the kernel: every forward pass of a Stable-Diffusion-1.5-sized UNet or ControlNet (cross-attention
 # width 768; the tiny models are left out) in units of one 512x512 step with classifier-free guidance (a batch of 2
-# latents of 64x64); VAE decodes in 512x512 pictures; how many such models ran. helpers.estimates turns the counts
-# into time on a T4.
+# latents of 64x64); VAE decodes in 512x512 pictures; how many such models ran. ``t4_seconds`` prices the counts.
 WORK_COUNTER = """
 import importlib.abc, importlib.util, sys
 _rehearsal_work = {"unet": 0.0, "controlnet": 0.0, "vae_decode": 0.0, "unet_models": 0, "controlnet_models": 0}
@@ -116,12 +115,25 @@ def parameters_source(path: Path) -> str:
     return next(c.source for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
 
 
+def parameter_values(path: Path) -> dict:
+    """The literal values the notebook's ``parameters`` cell assigns, by name (names assigned otherwise are left out)."""
+    values = {}
+    for node in ast.parse(parameters_source(path)).body:
+        if isinstance(node, ast.Assign):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:  # a call, e.g. quick(2000, 40)
+                continue
+            values.update({t.id: value for t in node.targets if isinstance(t, ast.Name)})
+    return values
+
+
 def save_work(report: dict, folder: Path = NOTEBOOKS, path: Path = WORK_FILE) -> None:
     """Write the denoising work each notebook did in a ``--count-work`` run, with the parameters cell it had, to
     ``path`` (read by ``helpers.estimates``; a test fails when a notebook's parameters cell has changed since)."""
     old = json.loads(path.read_text())["notebooks"] if path.exists() else {}
     counted = {r["notebook"]: {"work": r["work"], "parameters": r["parameters"], "parameters_cell": parameters_source(folder / r["notebook"]),
-                               "solutions": True, "dry_errors": r.get("dry_errors", [])} for r in report["notebooks"] if not r.get("skipped")}
+                               "dry_errors": r.get("dry_errors", [])} for r in report["notebooks"] if not r.get("skipped")}
     saved = {"how": "python -m helpers.rehearse --count-work", "date": report["date"], "device": report["device"],
              "units": "one 512x512 denoising step with classifier-free guidance (2 latents of 64x64) of the SD1.5 UNet / a ControlNet, "
                       "counted at the injected picture size",
@@ -133,14 +145,8 @@ def save_work(report: dict, folder: Path = NOTEBOOKS, path: Path = WORK_FILE) ->
 def default_side(notebook: Path) -> int:
     """The picture side a notebook uses in hub mode on a GPU by default: its ``SIZE`` or ``RESOLUTION`` parameter
     (``None`` means 512)."""
-    import nbformat
-
-    cell = next(c for c in nbformat.read(notebook, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
-    values = {t.id: node.value for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
-    for name in ("SIZE", "RESOLUTION"):
-        if name in values:
-            return ast.literal_eval(values[name]) or 512
-    return 512
+    values = parameter_values(notebook)
+    return next((values[name] or 512 for name in ("SIZE", "RESOLUTION") if name in values), 512)
 
 
 def saved_work(path: Path = WORK_FILE) -> dict:
@@ -183,12 +189,8 @@ def t4_seconds(notebook: str, work: dict | None = None, folder: Path = NOTEBOOKS
     w = record["work"]
     seconds = scale * (w["unet"] * UNET_STEP_S + w["controlnet"] * CONTROLNET_STEP_S + w["vae_decode"] * VAE_DECODE_S)
     seconds += w["unet_models"] * GUESSES["unet_load_s"] + w["controlnet_models"] * GUESSES["controlnet_load_s"]
-    if notebook.startswith("05"):
-        import nbformat
-
-        cell = next(c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
-        values = {t.id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
-                  for t in node.targets if isinstance(t, ast.Name) and t.id in ("REPEATS", "STEPS")}
+    if notebook.startswith("05"):  # its benchmarks build their own full-size models, on a GPU only
+        values = parameter_values(path)
         seconds += recipe_seconds(values["REPEATS"], values["STEPS"])
     return seconds
 

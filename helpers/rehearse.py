@@ -113,6 +113,13 @@ class _Sampler(threading.Thread):
             self.stop.wait(self.interval_s)
 
 
+def last_line(err: Exception) -> str:
+    """The last non-empty line of a cell's traceback, uncoloured: the exception and its message."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # tracebacks come coloured
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(err).__name__
+
+
 def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | None = None, timeout_s: int = 1800, skip_solutions: bool = False,
                  dry: bool = False) -> dict:
     """Execute ``path`` in a fresh kernel in ``workdir`` with ``parameters`` injected; return its record.
@@ -149,12 +156,10 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
                     # the next cell, and the errors are kept with the count.
                     if not dry:
                         raise
-                    record.setdefault("dry_errors", []).append(f"cell {index}: " + re.sub(r"\x1b\[[0-9;]*m", "", str(err)).strip().splitlines()[-1][:200])
+                    record.setdefault("dry_errors", []).append(f"cell {index}: {last_line(err)[:200]}")
             record["ok"] = True
         except CellExecutionError as err:
-            text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # tracebacks come coloured
-            lines = [line for line in text.strip().splitlines() if line.strip()]
-            record["error"] = lines[-1][:500] if lines else type(err).__name__
+            record["error"] = last_line(err)[:500]
         except Exception as err:  # a dead kernel (out of memory), a timeout
             record["error"] = f"{type(err).__name__}: {err}"[:500]
         record["seconds"] = round(time.perf_counter() - start, 1)
