@@ -32,8 +32,14 @@ lab: setup
 # Offline, tiny models, short training runs (CONTROLNET_TUTORIAL_QUICK): the same result on any machine.
 TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error CONTROLNET_TUTORIAL_QUICK=1
 
+# Two pytest workers, each test file (or notebook) whole on one worker, one torch thread per process: on CI's
+# 2 cores one worker alone used ~0.7 of a core (kernels start, JupyterLab and the browser wait); two threads per
+# worker would oversubscribe the cores. TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
+
 test: setup browser
-	$(TEST_ENV) $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider --durations=12
+	$(TEST_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider --durations=12 \
+		-n $(TEST_WORKERS) --dist loadfile
 
 # Hub mode, rehearsed offline: every notebook in hub mode against a Hub-shaped cache (SD1.5 + the Canny, scribble
 # and segmentation ControlNets at full size, random weights (one ControlNet file, hard-linked), written by
