@@ -162,3 +162,16 @@ def set_slider(page, label: str, value: str, nth: int = 0) -> None:
 def no_widget_errors(page) -> None:
     errors = [e for e in page.console_errors if "widget" in e.lower() and "error" in e.lower()]
     assert errors == [], errors
+
+
+def slider_changes_the_picture(browser, lab: str, name: str, label: str, value: str) -> None:
+    """Run notebook ``name``, set its slider ``label`` to ``value``: some widget picture must change, without a widget error."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = open_and_run_all(browser, lab, name, timeout_s=240)
+    before = image_sources(page)
+    assert before, f"{name} shows no widget picture"
+    set_slider(page, label, value)
+    wait_for_new_picture(page, before)
+    page.screenshot(path=str(SHOTS / f"{name[:2]}_after_{label}.png"))
+    no_widget_errors(page)
+    page.close()

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from browser_lab import (  # noqa: F401  (lab and browser: the shared fixtures, used by name)
-    NEEDS_CHROMIUM, SHOTS, browser, image_sources, lab, no_widget_errors, open_and_run_all, set_slider, wait_for_new_picture,
+    NEEDS_CHROMIUM, SHOTS, browser, lab, open_and_run_all, slider_changes_the_picture,
 )
 
 pytestmark = NEEDS_CHROMIUM
@@ -49,19 +48,8 @@ def test_canny_notebook_runs_and_the_slider_changes_the_picture(lab, browser):
     assert widget_errors == [], widget_errors
 
 
-@pytest.mark.parametrize("name, label, value", [
-    ("02_controlnet_concepts.ipynb", "scale", "0.3"),  # the residual-scale explorer's bars
-])
-def test_a_slider_changes_the_widgets_picture(lab, browser, name, label, value):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page = open_and_run_all(browser, lab, name, timeout_s=240)
-    before = image_sources(page)
-    assert before, f"{name} shows no widget picture"
-    set_slider(page, label, value)
-    wait_for_new_picture(page, before)
-    page.screenshot(path=str(SHOTS / f"{name[:2]}_after_{label}.png"))
-    no_widget_errors(page)
-    page.close()
+def test_the_residual_scale_slider_changes_the_bars(lab, browser):
+    slider_changes_the_picture(browser, lab, "02_controlnet_concepts.ipynb", "scale", "0.3")
 
 
 def test_a_stroke_drawn_on_the_canvas_changes_the_control_image(lab, browser):

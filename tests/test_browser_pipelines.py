@@ -3,9 +3,9 @@ panel (a button) and shape drawer (a slider), 06's circle drawer (a slider); eac
 
 from __future__ import annotations
 
-import pytest
 from browser_lab import (  # noqa: F401  (lab and browser: the shared fixtures, used by name)
-    NEEDS_CHROMIUM, SHOTS, browser, image_sources, lab, no_widget_errors, open_and_run_all, set_slider, wait_for_new_picture,
+    NEEDS_CHROMIUM, SHOTS, browser, image_sources, lab, no_widget_errors, open_and_run_all, set_slider, slider_changes_the_picture,
+    wait_for_new_picture,
 )
 
 pytestmark = NEEDS_CHROMIUM
@@ -29,16 +29,5 @@ def test_the_pipeline_notebooks_panel_and_shape_drawer_respond(lab, browser):
     page.close()
 
 
-@pytest.mark.parametrize("name, label, value", [
-    ("06_train_controlnet.ipynb", "x", "10"),  # the circle drawer: move the outline, the model paints it there
-])
-def test_a_slider_changes_the_widgets_picture(lab, browser, name, label, value):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page = open_and_run_all(browser, lab, name, timeout_s=240)
-    before = image_sources(page)
-    assert before, f"{name} shows no widget picture"
-    set_slider(page, label, value)
-    wait_for_new_picture(page, before)
-    page.screenshot(path=str(SHOTS / f"{name[:2]}_after_{label}.png"))
-    no_widget_errors(page)
-    page.close()
+def test_the_circle_drawer_paints_the_moved_outline(lab, browser):
+    slider_changes_the_picture(browser, lab, "06_train_controlnet.ipynb", "x", "10")  # the model paints the circle where it moved
