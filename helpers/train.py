@@ -8,7 +8,7 @@ and batch size from ``RECIPES``:
     python -m helpers.train base       --world shapes   # -> data/models/shapes-base
     python -m helpers.train controlnet --world shapes --checkpoints /tmp/ckpt   # -> data/models/shapes-controlnet
     python -m helpers.train evaluate   --world shapes   # VAE ceiling, base alone vs ControlNet: IoU and edge F1
-    python -m helpers.train recipe     --world shapes   # every stage of the reference run in order (~85 min)
+    python -m helpers.train recipe     --world shapes   # every stage of the reference run in order (~80 min)
 
 The VAE and the base model (text encoder + UNet) learn colours and kinds from prompts alone; the
 ControlNet, trained on top of the frozen base, learns *where* things go from the control image.
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--checkpoints", type=Path, default=None, help="controlnet: resumable checkpoint folder")
     parser.add_argument("--start-from", type=Path, default=None, help="base: go on training this saved base model")
-    parser.add_argument("--lr", type=float, default=None, help="base: learning rate (default 1e-3)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: base 1e-3, controlnet 2e-4)")
     parser.add_argument("--validate-every", type=int, default=100, help="controlnet: steps between validations")
     parser.add_argument("--init", choices=("zero", "random"), default="zero")
     parser.add_argument("--json", type=Path, default=None, help="evaluate: also write the figures to this JSON file")
@@ -298,11 +298,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"base model saved to {args.out or base} in {time.perf_counter() - start:.0f} s")
     elif args.stage == "controlnet":
         report = lambda s, v, _: print(f"step {s}: validation IoU {v:.3f}", flush=True)  # noqa: E731
-        controlnet, log = train_controlnet(base, steps, batch_size, seed=args.seed, init=args.init, validate_every=args.validate_every,
+        controlnet, log = train_controlnet(base, steps, batch_size, lr=args.lr or 2e-4, seed=args.seed, init=args.init, validate_every=args.validate_every,
                                            checkpoint_dir=args.checkpoints, on_validation=report, world=world)
         out = args.out or world.controlnet_dir
         controlnet.save_pretrained(out, safe_serialization=True)
-        curve = {"how": f"python -m helpers.train controlnet --world {world.name} --steps {steps} --seed {args.seed} --init {args.init}",
+        curve = {"how": f"python -m helpers.train controlnet --world {world.name} --steps {steps} --lr {args.lr or 2e-4:g} --seed {args.seed} --init {args.init}",
                  "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                  "wall_seconds": time.perf_counter() - start, "log": asdict(log)}
         (out.parent / f"{out.name}-curve.json").write_text(json.dumps(curve))
