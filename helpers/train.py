@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
-from .worlds import CIRCLES, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands, world as world_named
+from .worlds import CIRCLES, CONTROLNET_LR, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands, world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
 QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--checkpoints", type=Path, default=None, help="controlnet: resumable checkpoint folder")
     parser.add_argument("--start-from", type=Path, default=None, help="base: go on training this saved base model")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: base 1e-3, controlnet 2e-4)")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: base 1e-3, controlnet the world's CONTROLNET_LR or 2e-4)")
     parser.add_argument("--validate-every", type=int, default=100, help="controlnet: steps between validations")
     parser.add_argument("--init", choices=("zero", "random"), default="zero")
     parser.add_argument("--json", type=Path, default=None, help="evaluate: also write the figures to this JSON file")
@@ -298,11 +298,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"base model saved to {args.out or base} in {time.perf_counter() - start:.0f} s")
     elif args.stage == "controlnet":
         report = lambda s, v, _: print(f"step {s}: validation IoU {v:.3f}", flush=True)  # noqa: E731
-        controlnet, log = train_controlnet(base, steps, batch_size, lr=args.lr or 2e-4, seed=args.seed, init=args.init, validate_every=args.validate_every,
+        lr = args.lr or CONTROLNET_LR.get(world.name, 2e-4)
+        controlnet, log = train_controlnet(base, steps, batch_size, lr=lr, seed=args.seed, init=args.init, validate_every=args.validate_every,
                                            checkpoint_dir=args.checkpoints, on_validation=report, world=world)
         out = args.out or world.controlnet_dir
         controlnet.save_pretrained(out, safe_serialization=True)
-        curve = {"how": f"python -m helpers.train controlnet --world {world.name} --steps {steps} --lr {args.lr or 2e-4:g} --seed {args.seed} --init {args.init}",
+        curve = {"how": f"python -m helpers.train controlnet --world {world.name} --steps {steps} --lr {lr:g} --seed {args.seed} --init {args.init}",
                  "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                  "wall_seconds": time.perf_counter() - start, "log": asdict(log)}
         (out.parent / f"{out.name}-curve.json").write_text(json.dumps(curve))
