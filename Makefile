@@ -13,7 +13,7 @@ TORCH_SPEC ?= torch==2.13.0
 LAB_ARGS ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser unit notebooks rehearse bench bench-recipes strip learner clean
+.PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); set -e; \
@@ -60,6 +60,10 @@ notebooks: setup
 
 bench: setup
 	$(TEST_ENV) $(BIN)/python -m helpers.bench
+
+# Each notebook as make test runs it (TEST_ENV, one torch thread), one at a time, against the 60 s budget.
+bench-notebooks: setup
+	$(BIN)/python -m helpers.bench --json artifacts/notebook-times-ci.json ci-notebooks
 
 # On a GPU: full SD1.5 + ControlNet size, random weights (no download); on a CPU: tiny size.
 bench-recipes: setup

@@ -4,6 +4,9 @@
 notebook's execution time in tiny mode, and the tiny pipeline's time for 20 UniPC steps at 64x64 and
 256x256.
 
+``python -m helpers.bench ci-notebooks``: each notebook executed as ``make test`` executes it (tiny mode, CI's
+short settings, one torch thread), against the 60 s budget per notebook.
+
 ``python -m helpers.bench recipes``: the speed/memory recipes of notebook 05 side by side in one process,
 at tiny size or at full Stable Diffusion 1.5 + ControlNet size with random weights (timing depends on
 the architecture, not on the weights; nothing is downloaded). For each recipe: seconds per image,
@@ -24,7 +27,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .measure import PROMPT, ROOT, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
+from .measure import PROMPT, ROOT, ci_notebooks, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -246,6 +249,8 @@ def main(argv: list[str] | None = None) -> dict:
     over = sub.add_parser("overview", help="set-up time, notebooks, tiny pipeline (the default)")
     over.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
     over.add_argument("--notebooks", default=None, help="comma-separated notebook numbers to time, e.g. 00,01 (default: all)")
+    ci = sub.add_parser("ci-notebooks", help="each notebook as make test runs it, against the 60 s budget")
+    ci.add_argument("--notebooks", default=None, help="comma-separated notebook numbers, e.g. 04,06 (default: all)")
     rec = sub.add_parser("recipes", help="the optimization recipes side by side")
     rec.add_argument("--size", choices=("tiny", "full"), default="tiny")
     rec.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
@@ -259,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.command == "recipes":
         only = args.only.split(",") if args.only else None
         figures = recipes(args.size, args.device, args.resolution, args.steps, args.repeats, only)
+    elif args.command == "ci-notebooks":
+        figures = ci_notebooks(args.notebooks.split(",") if args.notebooks else None)
     else:
         notebooks = getattr(args, "notebooks", None)
         figures = overview(getattr(args, "skip_notebooks", False), notebooks.split(",") if notebooks else None)

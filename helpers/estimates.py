@@ -116,13 +116,17 @@ def parameters_source(path: Path) -> str:
 
 
 def parameter_values(path: Path) -> dict:
-    """The literal values the notebook's ``parameters`` cell assigns, by name (names assigned otherwise are left out)."""
+    """The literal values the notebook's ``parameters`` cell assigns, by name, as a learner's run sees them:
+    ``quick(2000, 40)`` is 2000 (``helpers.modes.quick``); names assigned otherwise are left out."""
     values = {}
     for node in ast.parse(parameters_source(path)).body:
         if isinstance(node, ast.Assign):
+            expression = node.value
+            if isinstance(expression, ast.Call) and getattr(expression.func, "id", None) == "quick" and len(expression.args) == 2:
+                expression = expression.args[0]
             try:
-                value = ast.literal_eval(node.value)
-            except ValueError:  # a call, e.g. quick(2000, 40)
+                value = ast.literal_eval(expression)
+            except ValueError:  # another call
                 continue
             values.update({t.id: value for t in node.targets if isinstance(t, ast.Name)})
     return values

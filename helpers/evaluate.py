@@ -229,12 +229,22 @@ def fidelity_sweep(pipe, prompt: str, control: Image.Image, settings: list[dict]
                    **common) -> list[SweepPoint]:
     """For each setting (keyword arguments of ``helpers.generate``, e.g. ``{"conditioning_scale": 0.5}``), one
     picture per seed in one batched call, scored against ``control`` by Canny edge F1 at 2 px (Canny with
-    ``low``/``high``, the thresholds that made the control). ``common`` is passed to every call."""
+    ``low``/``high``, the thresholds that made the control). ``common`` is passed to every call.
+
+    One progress bar for the sweep, one step per setting (unless the pipeline's bars are switched off), instead of
+    the pipeline's own bar for every call."""
+    from tqdm.auto import tqdm
+
     from .fidelity import mean_canny_fidelity
     from .pipeline import generate
 
+    bar_config = dict(getattr(pipe, "_progress_bar_config", {}))  # what set_progress_bar_config stored, restored below
+    pipe.set_progress_bar_config(disable=True)
     points = []
-    for setting in settings:
-        pictures = generate(pipe, [prompt] * len(seeds), control, seed=list(seeds), **{**common, **setting})
-        points.append(SweepPoint(setting, pictures, mean_canny_fidelity(pictures, control, low, high)))
+    try:
+        for setting in tqdm(settings, desc="settings", disable=bar_config.get("disable", False)):
+            pictures = generate(pipe, [prompt] * len(seeds), control, seed=list(seeds), **{**common, **setting})
+            points.append(SweepPoint(setting, pictures, mean_canny_fidelity(pictures, control, low, high)))
+    finally:
+        pipe.set_progress_bar_config(**bar_config)
     return points

@@ -46,6 +46,38 @@ def time_notebooks(folder: Path = ROOT / "notebooks", only: list[str] | None = N
     return times
 
 
+# How `make test` runs a notebook (the Makefile's TEST_ENV and its one torch thread per worker; a test keeps the two
+# the same), and the time each notebook may take that way (issue: "each under 60 s in CI mode").
+CI_ENV = {"CONTROLNET_TUTORIAL_MODE": "tiny", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "CONTROLNET_TUTORIAL_QUICK": "1",
+          "OMP_NUM_THREADS": "1"}
+CI_NOTEBOOK_BUDGET_S = 60.0
+
+
+def ci_notebooks(only: list[str] | None = None, budget_s: float = CI_NOTEBOOK_BUDGET_S, folder: Path = ROOT / "notebooks") -> dict:
+    """Every numbered notebook in ``folder`` (or those in ``only``) executed as ``make test`` executes it (``CI_ENV``: tiny mode,
+    CI's short settings, one torch thread), one after the other in fresh kernels, nothing else running; seconds
+    per notebook against ``budget_s``. Under ``make test`` itself two workers and the hub rehearsal share the cores,
+    so pytest's durations there are longer than these."""
+    import torch
+
+    saved = {name: os.environ.get(name) for name in CI_ENV}
+    os.environ.update(CI_ENV)  # the kernels inherit them
+    try:
+        times = time_notebooks(folder, only)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    over = [name for name, seconds in times.items() if seconds > budget_s]
+    for name, seconds in times.items():
+        print(f"notebook {name:<32} {seconds:6.1f} s{'  OVER the budget' if name in over else ''}")
+    print(f"slowest {max(times.values()):.1f} s; budget {budget_s:.0f} s per notebook: {'over in ' + ', '.join(over) if over else 'all within'}")
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), **machine_info(torch.device("cpu")), "how": "python -m helpers.bench ci-notebooks",
+            "settings": CI_ENV, "budget_s": budget_s, "notebooks_s": times, "over_budget": over}
+
+
 def time_tiny_pipeline(sizes: tuple[int, ...] = (64, 256), steps: int = 20, repeats: int = 3) -> dict[int, float]:
     """Best-of-``repeats`` seconds for one image of ``steps`` UniPC steps at each square size, tiny models."""
     from PIL import Image

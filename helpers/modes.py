@@ -21,9 +21,13 @@ import socket
 import sys
 import threading
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlparse
 
+T = TypeVar("T")
+
 MODE_ENV = "CONTROLNET_TUTORIAL_MODE"
+QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"  # CI's short runs (make test sets it): fewer steps, fewer pictures
 MODES = ("hub", "tiny", "auto")
 HUB_TIMEOUT_S = 2.0
 
@@ -73,6 +77,14 @@ def hub_reachable(timeout_s: float = HUB_TIMEOUT_S) -> bool:
 
 def _env_true(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def quick(value: T, quick_value: T) -> T:
+    """``value``, or ``quick_value`` when ``CONTROLNET_TUTORIAL_QUICK=1`` (CI's short runs, set by ``make test``).
+
+    Notebooks use it in their ``parameters`` cell for the few settings CI shortens (training steps, how many
+    pictures a measured table averages over); a learner's run always gets ``value``."""
+    return quick_value if _env_true(QUICK_ENV) else value
 
 
 def _requested_mode() -> str:

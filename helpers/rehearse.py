@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from .estimates import WORK_COUNTER, WORK_PROBE, WORK_FILE, save_work
+from .modes import QUICK_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -217,9 +218,13 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
         CONTROLNET_TUTORIAL_MODE="hub",
         HF_HUB_OFFLINE="1",
         HF_HUB_CACHE=str(cache),
-        CONTROLNET_TUTORIAL_QUICK="1",
         TRANSFORMERS_VERBOSITY="error",
     )
+    # CI's short settings (helpers.modes.quick) on a CPU only: a GPU rehearsal and the count of a learner's work
+    # (--count-work) run the notebooks as a learner does.
+    os.environ.pop(QUICK_ENV, None)
+    if not gpu and not dry:
+        os.environ[QUICK_ENV] = "1"
     paths = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
     records = []
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder

@@ -32,21 +32,16 @@ import torch
 import torch.nn.functional as F
 
 from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
+from .modes import QUICK_ENV, quick  # noqa: F401 (QUICK_ENV: the variable, for callers that set it)
 from .worlds import CIRCLES, CONTROLNET_LR, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands, world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
-QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"
 # Classifier-free guidance for sampling. Training curves use 3.0 (as the shipped reference curve). For the
 # final figures the scale was chosen on 64 validation outlines (seed 1), then reported on test outlines
 # (seed 2): the ControlNet follows outlines best at 1.5 (IoU 0.90 vs 0.81 at 3.0), the base model gets
 # colours right most often at 3.0.
 GUIDANCE, CONTROLNET_GUIDANCE = CIRCLES.guidance, CIRCLES.controlnet_guidance
 VAE_CONFIG, TEXT_CONFIG, UNET_CONFIG, HINT_CHANNELS = CIRCLES.vae_config, CIRCLES.text_config, CIRCLES.unet_config, CIRCLES.hint_channels
-
-
-def quick(steps: int, quick_steps: int) -> int:
-    """``steps``, or ``quick_steps`` when ``CONTROLNET_TUTORIAL_QUICK=1`` (CI's short runs)."""
-    return quick_steps if os.environ.get(QUICK_ENV, "").strip() in {"1", "true", "yes"} else steps
 
 
 def batches(dataset: torch.utils.data.Dataset, batch_size: int, seed: int) -> torch.utils.data.DataLoader:

@@ -60,13 +60,6 @@ def test_metrics_on_ground_truth():
         C.circle_from_outline(10, 10, 5, fill="teal")
 
 
-def test_quick_budget_env(monkeypatch):
-    monkeypatch.setenv(T.QUICK_ENV, "1")
-    assert T.quick(2000, 40) == 40
-    monkeypatch.setenv(T.QUICK_ENV, "0")
-    assert T.quick(2000, 40) == 2000
-
-
 @pytest.fixture(scope="module")
 def untrained_base(tmp_path_factory):
     """A base model folder with freshly initialised (untrained) weights: enough to test the mechanics."""

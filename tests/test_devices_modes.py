@@ -114,3 +114,12 @@ def test_bfloat16_only_where_the_gpu_runs_it_natively():
     assert dtype_for_gpu((8, 0)) == torch.bfloat16  # A100
     assert dtype_for_gpu((9, 0)) == torch.bfloat16  # H100, H200
     assert recommended_dtype("cpu") == torch.float32 == pick_dtype("cpu", "fastest")
+
+
+def test_quick_gives_the_short_value_only_in_ci_runs(monkeypatch):
+    monkeypatch.setenv(modes.QUICK_ENV, "1")
+    assert modes.quick(2000, 40) == 40 and modes.quick([2, 3], [2]) == [2]
+    monkeypatch.setenv(modes.QUICK_ENV, "0")
+    assert modes.quick(2000, 40) == 2000 and modes.quick([2, 3], [2]) == [2, 3]
+    monkeypatch.delenv(modes.QUICK_ENV)
+    assert modes.quick(2000, 40) == 2000

@@ -74,3 +74,33 @@ def test_the_counted_notebooks_did_real_work():
 def test_notebook_04_quotes_the_t4_time_per_picture():
     intro = nbformat.read(ROOT / "notebooks" / "04_controlnet_pipeline.ipynb", as_version=4).cells[0].source
     assert f"Colab's T4: about {estimates.t4_picture_seconds():.1f} s per 20-step picture, estimated" in intro
+
+
+def test_parameter_values_are_a_learners_values(tmp_path):
+    """quick(a, b) in a parameters cell is counted as a: the T4 estimate is for a learner's run, not CI's."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from helpers.modes import quick\n\nSTEPS = quick(20, 10)\nSEEDS = quick([2, 3], [2])\nSIZE = None\nNAME = str(3)",
+        metadata={"tags": ["parameters"]})])
+    nbformat.write(nb, tmp_path / "04_x.ipynb")
+    assert estimates.parameter_values(tmp_path / "04_x.ipynb") == {"STEPS": 20, "SEEDS": [2, 3], "SIZE": None}
+
+
+@pytest.mark.slow
+def test_the_rehearsal_shortens_only_a_cpu_run_and_counts_a_learners_run(tmp_path, monkeypatch):
+    for name in ("CONTROLNET_TUTORIAL_MODE", "HF_HUB_OFFLINE", "HF_HUB_CACHE", "TRANSFORMERS_VERBOSITY"):
+        monkeypatch.setenv(name, "")  # restored after the test (rehearse sets them for its kernels)
+    monkeypatch.setenv("CONTROLNET_TUTORIAL_QUICK", "1")  # as under make test: a counting run must drop it
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from helpers.modes import quick\n\nREPEATS = quick(2, 1)", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print('REPEATS', REPEATS)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "05_x.ipynb")
+    printed = {}
+    for dry in (False, True):
+        out = tmp_path / f"out-{dry}"
+        assert rehearse.rehearse(tmp_path, parameters={}, folder=folder, out=out, solutions=False, dry=dry)["ok"]
+        executed = nbformat.read(out / "rehearsal" / "05_x.ipynb", as_version=4)
+        printed[dry] = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs).strip()
+    assert printed == {False: "REPEATS 1", True: "REPEATS 2"}  # this machine has no GPU: CI's short value

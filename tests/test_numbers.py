@@ -4,6 +4,7 @@ against the file or function that measured it, so that a new measurement cannot 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -88,3 +89,28 @@ def test_each_notebook_says_how_long_it_runs_as_measured():
     assert f"**Runs in:** about {math.ceil(3000 * per_step / 60)} minutes on 2 CPU cores" in intro
     steps = nbformat.read(ROOT / "notebooks" / "06_train_controlnet.ipynb", as_version=4).cells[2].source
     assert "quick(2000, " in steps and "quick(1000, " in steps  # the 2000 + 1000 steps the estimate counts
+
+
+def test_the_notebook_benchmark_runs_notebooks_as_make_test_does():
+    """``python -m helpers.bench ci-notebooks`` times the notebooks with make test's settings (the Makefile's
+    TEST_ENV and one torch thread)."""
+    from helpers.measure import CI_ENV
+
+    makefile = (ROOT / "Makefile").read_text()
+    test_env = re.search(r"^TEST_ENV := (.*)$", makefile, re.MULTILINE).group(1).split()
+    assert dict(item.split("=", 1) for item in test_env) == {k: v for k, v in CI_ENV.items() if k != "OMP_NUM_THREADS"}
+    assert "$(TEST_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest" in makefile
+
+
+def test_the_notebook_benchmark_reports_each_notebook_against_the_budget(tmp_path, monkeypatch):
+    from helpers.measure import ci_notebooks
+
+    monkeypatch.delenv("CONTROLNET_TUTORIAL_QUICK", raising=False)
+    for name, source in [("01_settings.ipynb", 'import os\nassert os.environ["CONTROLNET_TUTORIAL_QUICK"] == "1" and os.environ["OMP_NUM_THREADS"] == "1"'),
+                         ("02_slow.ipynb", "import time\ntime.sleep(1.5)"), ("notes.ipynb", "raise SystemExit('not a numbered notebook')")]:
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), tmp_path / name)
+    figures = ci_notebooks(budget_s=1.5, folder=tmp_path)
+    assert list(figures["notebooks_s"]) == ["01_settings.ipynb", "02_slow.ipynb"]
+    assert figures["notebooks_s"]["02_slow.ipynb"] >= 1.5 and "02_slow.ipynb" in figures["over_budget"]
+    assert figures["over_budget"] == [name for name, seconds in figures["notebooks_s"].items() if seconds > 1.5]
+    assert "CONTROLNET_TUTORIAL_QUICK" not in os.environ  # put back as it was

@@ -180,3 +180,17 @@ def test_unknown_tiny_model_is_refused():
 
     with pytest.raises(ModeError, match="Unknown tiny model 'faces'"):
         model_sources("tiny", tiny_model="faces")
+
+
+def test_a_fidelity_sweep_shows_one_bar_and_leaves_the_pipelines_bars_as_they_were(own_pipe, control, capsys):
+    from helpers.evaluate import fidelity_sweep
+
+    own_pipe.set_progress_bar_config(leave=True)
+    settings = [{"conditioning_scale": 0.0}, {"conditioning_scale": 0.5}, {"conditioning_scale": 1.0}]
+    points = fidelity_sweep(own_pipe, "a portrait", control, settings, [0], steps=2)
+    bars = capsys.readouterr().err
+    assert "settings: 100%" in bars and "3/3" in bars  # one bar over the three settings
+    assert "2/2" not in bars  # and none of the pipeline's own (2 steps per picture)
+    assert own_pipe._progress_bar_config == {"leave": True}
+    assert [p.setting for p in points] == settings and all(len(p.pictures) == 1 and 0.0 <= p.f1 <= 1.0 for p in points)
+    assert points[0].pictures[0].tobytes() != points[2].pictures[0].tobytes()  # the scale reached the pipeline
