@@ -74,7 +74,8 @@ def ci_notebooks(only: list[str] | None = None, budget_s: float = CI_NOTEBOOK_BU
     for name, seconds in times.items():
         print(f"notebook {name:<32} {seconds:6.1f} s{'  OVER the budget' if name in over else ''}")
     print(f"slowest {max(times.values()):.1f} s; budget {budget_s:.0f} s per notebook: {'over in ' + ', '.join(over) if over else 'all within'}")
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), **machine_info(torch.device("cpu")), "how": "python -m helpers.bench ci-notebooks",
+    machine = {**machine_info(torch.device("cpu")), "cpu": f"{platform.machine()}, {os.cpu_count()} cores, 1 torch thread per kernel"}
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), **machine, "how": "python -m helpers.bench ci-notebooks",
             "settings": CI_ENV, "budget_s": budget_s, "notebooks_s": times, "over_budget": over}
 
 

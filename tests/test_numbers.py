@@ -114,3 +114,12 @@ def test_the_notebook_benchmark_reports_each_notebook_against_the_budget(tmp_pat
     assert figures["notebooks_s"]["02_slow.ipynb"] >= 1.5 and "02_slow.ipynb" in figures["over_budget"]
     assert figures["over_budget"] == [name for name, seconds in figures["notebooks_s"].items() if seconds > 1.5]
     assert "CONTROLNET_TUTORIAL_QUICK" not in os.environ  # put back as it was
+
+
+def test_the_readme_quotes_the_slowest_notebook_in_ci_mode_as_measured():
+    figures = json.loads((ROOT / "data" / "notebook-times-ci.json").read_text())
+    name, seconds = max(figures["notebooks_s"].items(), key=lambda item: item[1])
+    assert f"slowest {round(seconds)} s, {name[:2]}, in\n`data/notebook-times-ci.json`" in (ROOT / "README.md").read_text()
+    assert figures["over_budget"] == [n for n, s in figures["notebooks_s"].items() if s > figures["budget_s"]]
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(figures["notebooks_s"]) == notebooks  # every notebook measured
