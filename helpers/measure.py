@@ -58,18 +58,12 @@ def ci_notebooks(only: list[str] | None = None, budget_s: float = CI_NOTEBOOK_BU
     CI's short settings, one torch thread), one after the other in fresh kernels, nothing else running; seconds
     per notebook against ``budget_s``. Under ``make test`` itself two workers and the hub rehearsal share the cores,
     so pytest's durations there are longer than these."""
+    from unittest import mock
+
     import torch
 
-    saved = {name: os.environ.get(name) for name in CI_ENV}
-    os.environ.update(CI_ENV)  # the kernels inherit them
-    try:
+    with mock.patch.dict(os.environ, CI_ENV):  # the kernels inherit them; put back as they were afterwards
         times = time_notebooks(folder, only)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     over = [name for name, seconds in times.items() if seconds > budget_s]
     for name, seconds in times.items():
         print(f"notebook {name:<32} {seconds:6.1f} s{'  OVER the budget' if name in over else ''}")

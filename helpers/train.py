@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
-from .modes import QUICK_ENV, quick  # noqa: F401 (QUICK_ENV: the variable, for callers that set it)
+from .modes import quick
 from .worlds import CIRCLES, CONTROLNET_LR, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands, world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
