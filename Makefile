@@ -1,4 +1,4 @@
-# Two commands do everything, each with its own set-up on a fresh machine (Python 3.10+, pip, no GPU):
+# Two commands do everything, each with its own set-up on a fresh machine (Python 3.11+, pip, no GPU):
 #   make lab    set up .venv, then start JupyterLab on notebooks/
 #   make test   set up .venv, then run every unit test and execute every notebook (offline tiny mode)
 # Set-up is skipped when .venv is up to date with pyproject.toml.

@@ -12,7 +12,9 @@ Modules, one job each:
 - ``hub``: hub mode's plumbing: weights in the local cache?, loading quietly offline, the safety checker's note.
 - ``anatomy``: a ControlNet's zero convolutions, by name.
 - ``assembly``: the one place where parts become a stock diffusers pipeline (our own models, no safety checker).
-- ``pipeline``: loading the ControlNet pipeline, optimizations, generation.
+- ``files``: where the package's own files are (shipped tiny models, demo images, saved tables), installed or not.
+- ``pipeline``: loading the ControlNet pipeline, generation.
+- ``optimizations``: the speed and memory switches (attention, offload, fused QKV, compile) and the recommended recipe.
 - ``concepts``: the paper's claims (locked copy, trainable copy, zero convolutions) as functions.
 - ``weights``: saved safetensors weights read back, and a bit-for-bit comparison of a model with them.
 - ``circles``, ``shapes``: small data worlds a CPU can train on (fill circles; shapes with Canny controls).
@@ -40,7 +42,8 @@ from .canny import auto_thresholds, canny_control_image, canny_edges, canny_stag
 from .devices import DeviceError, pick_device, pick_dtype
 from .images import ImageError, data_path, load_portrait, load_rgb_image, resize_for_pipeline
 from .modes import MODE_ENV, ModeChoice, ModeError, choose_mode
-from .pipeline import apply_optimizations, demo_picture, generate, load_controlnet_pipeline
+from .optimizations import apply_optimizations
+from .pipeline import demo_picture, generate, load_controlnet_pipeline
 
 __version__ = "0.1.0"
 __all__ = [

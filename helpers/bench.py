@@ -27,7 +27,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .measure import PROMPT, ROOT, ci_notebooks, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
+from .files import data_dir
+from .measure import PROMPT, ci_notebooks, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -47,8 +48,10 @@ class Recipe:
     attention: str = "sdpa"
     offload: str | None = None  # "model" or "sequential"
     images_per_prompt: int = 1
-    compile_mode: str | None = None  # helpers.pipeline.compile_for_gpu with this mode (channels_last + torch.compile)
-    recommended: bool = False  # apply helpers.pipeline.apply_recommended_recipe instead of the switches
+    compile_mode: str | None = None  # helpers.optimizations.compile_for_gpu with this mode (channels_last + torch.compile)
+    recommended: bool = False  # apply helpers.optimizations.apply_recommended_recipe instead of the switches
+    fuse_controlnet: bool = True  # with recommended: fuse the ControlNet's QKV projections too
+    in_notebook: bool = True  # notebook 05 runs it (helpers.estimates counts its time); False: the benchmark command only
     needs_gpu: bool = False
     needs_xformers: bool = False
 
@@ -66,7 +69,9 @@ RECIPES = [
     Recipe("blog-4-per-prompt", "the blog, 4 images per prompt (figures per image)", images_per_prompt=4),
     Recipe("blog-compile", "the blog + channels_last + torch.compile (default mode)", compile_mode="default", needs_gpu=True),
     Recipe("blog-compile-cudagraphs", "the blog + channels_last + torch.compile with CUDA graphs", compile_mode="reduce-overhead", needs_gpu=True),
-    Recipe("recommended", "helpers.pipeline.apply_recommended_recipe", recommended=True),
+    Recipe("recommended", "helpers.optimizations.apply_recommended_recipe", recommended=True),
+    Recipe("recommended-controlnet-unfused", "the recommended recipe with the ControlNet's QKV projections left unfused",
+           recommended=True, fuse_controlnet=False, needs_gpu=True, in_notebook=False),
 ]
 BASELINE = "blog"
 
@@ -91,9 +96,9 @@ def results_from_table(table: dict) -> list[Result]:
     return [Result(**{k: v for k, v in row.items() if k in fields}) for row in table["results"]]
 
 
-def saved_tables(folder: Path = ROOT / "data" / "bench") -> dict[str, dict]:
-    """Benchmark tables saved in the repository (``data/bench/*.json``), by file name."""
-    return {path.name: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}
+def saved_tables(folder: Path | None = None) -> dict[str, dict]:
+    """Benchmark tables shipped with the package (``data/bench/*.json``), by file name."""
+    return {path.name: json.loads(path.read_text()) for path in sorted((folder or data_dir() / "bench").glob("*.json"))}
 
 
 def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, repeats: int, peaks: dict, step_flops: dict) -> Result:
@@ -101,7 +106,8 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
     from PIL import Image
 
     from .devices import pick_dtype
-    from .pipeline import apply_optimizations, apply_recommended_recipe, compile_for_gpu, generate, xformers_available
+    from .optimizations import apply_optimizations, apply_recommended_recipe, compile_for_gpu, xformers_available
+    from .pipeline import generate
 
     result = Result(recipe.name, recipe.description)
     if recipe.needs_gpu and device.type != "cuda":
@@ -115,7 +121,7 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
     try:
         pipe = load_pipeline(size, device, dtype, recipe.scheduler)
         if recipe.recommended:
-            result.applied = apply_recommended_recipe(pipe, verbose=False)
+            result.applied = apply_recommended_recipe(pipe, verbose=False, fuse_controlnet=recipe.fuse_controlnet)
         else:
             result.applied = apply_optimizations(pipe, attention=recipe.attention, verbose=False)
             if recipe.compile_mode:

@@ -42,8 +42,8 @@ def environment_report(check_hub: bool = True) -> list[Check]:
     """Check Python, the packages, the GPU, the Hub and the free disk; never raises."""
     checks = [
         Check(
-            "python >= 3.10",
-            "ok" if sys.version_info >= (3, 10) else "missing",
+            "python >= 3.11",
+            "ok" if sys.version_info >= (3, 11) else "missing",
             sys.version.split()[0],
         )
     ]

@@ -26,9 +26,9 @@ import json
 import math
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-WORK_FILE = ROOT / "data" / "hub-work-cpu.json"
-NOTEBOOKS = ROOT / "notebooks"
+from .files import data_dir, repository_root
+
+WORK_FILE = data_dir() / "hub-work-cpu.json"
 
 UNET_STEP_S = 1 / 6.9  # diffusers' T4 figure, SD text-to-image, float16, batch 1 (2 latents with guidance)
 CONTROLNET_STEP_S = 1 / 4.89 - 1 / 6.9  # SD + ControlNet at 4.89 steps/s, less the UNet's share
@@ -132,9 +132,10 @@ def parameter_values(path: Path) -> dict:
     return values
 
 
-def save_work(report: dict, folder: Path = NOTEBOOKS, path: Path = WORK_FILE) -> None:
+def save_work(report: dict, folder: Path | None = None, path: Path = WORK_FILE) -> None:
     """Write the denoising work each notebook did in a ``--count-work`` run, with the parameters cell it had, to
     ``path`` (read by ``helpers.estimates``; a test fails when a notebook's parameters cell has changed since)."""
+    folder = folder or repository_root() / "notebooks"
     old = json.loads(path.read_text())["notebooks"] if path.exists() else {}
     counted = {r["notebook"]: {"work": r["work"], "parameters": r["parameters"], "parameters_cell": parameters_source(folder / r["notebook"]),
                                "dry_errors": r.get("dry_errors", [])} for r in report["notebooks"] if not r.get("skipped")}
@@ -165,7 +166,7 @@ def recipe_seconds(repeats: int, steps: int) -> float:
 
     total = 0.0
     for recipe in RECIPES:
-        if recipe.needs_xformers:
+        if recipe.needs_xformers or not recipe.in_notebook:
             continue
         n = recipe.steps or steps
         denoising = (2 * min(3, n) + (1 if recipe.offload == "sequential" else repeats) * n) * recipe.images_per_prompt
@@ -181,13 +182,13 @@ def t4_picture_seconds(steps: int = 20, side: int = 512) -> float:
     return (side / 512) ** 2 * (steps * (UNET_STEP_S + CONTROLNET_STEP_S) + VAE_DECODE_S)
 
 
-def t4_seconds(notebook: str, work: dict | None = None, folder: Path = NOTEBOOKS) -> float | None:
+def t4_seconds(notebook: str, work: dict | None = None, folder: Path | None = None) -> float | None:
     """Estimated seconds for ``notebook`` (a file name) top to bottom in hub mode on a T4, the download left out;
     ``None`` when its work was never counted (it never uses hub mode)."""
     record = (work if work is not None else saved_work()).get(notebook)
     if record is None:
         return None
-    path = folder / notebook
+    path = (folder or repository_root() / "notebooks") / notebook
     injected = record["parameters"].get("SIZE") or record["parameters"].get("RESOLUTION")
     scale = (default_side(path) / injected) ** 2 if injected else 1.0
     w = record["work"]

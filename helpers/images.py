@@ -15,9 +15,10 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .files import data_dir
+
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
-DATA_ENV = "CONTROLNET_TUTORIAL_DATA"
 PORTRAIT = "grace_hopper.jpg"
 # The blog's painting (Vermeer, "Girl with a Pearl Earring", public domain), fetched only in hub mode,
 # through the Hugging Face cache: downloaded once, then found offline too (helpers.prefetch keeps a copy).
@@ -35,22 +36,12 @@ class ImageError(ValueError):
     """An image that cannot be used, with the reason and what to do."""
 
 
-def data_dir() -> Path:
-    """The folder of bundled demo inputs: ``$CONTROLNET_TUTORIAL_DATA`` or the repository's ``data/``."""
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    return Path(__file__).resolve().parent.parent / "data"
-
-
 def data_path(name: str) -> Path:
     """Path of a bundled file in ``data/``; a clear error lists what is there if ``name`` is not."""
     path = data_dir() / name
     if not path.exists():
         present = sorted(p.name for p in data_dir().glob("*")) if data_dir().exists() else []
-        raise FileNotFoundError(
-            f"No bundled file {name!r} in {data_dir()}. Present: {present}. "
-            f"Set {DATA_ENV} to the repository's data/ folder if you installed the package elsewhere."
-        )
+        raise FileNotFoundError(f"No bundled file {name!r} in {data_dir()}. Present: {present}.")
     return path
 
 

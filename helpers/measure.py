@@ -11,8 +11,8 @@ import platform
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SETUP_STAMP = ROOT / ".venv" / ".installed"
+from .files import NoCheckoutError, repository_root
+
 PROMPT = "a portrait, best quality, extremely detailed"
 
 
@@ -24,17 +24,18 @@ PROMPT = "a portrait, best quality, extremely detailed"
 def setup_seconds() -> float | None:
     """Seconds ``make setup`` took, as written in the venv's stamp file (None if unknown)."""
     try:
-        return float(SETUP_STAMP.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
+        return float((repository_root() / ".venv" / ".installed").read_text().split()[0])
+    except (OSError, ValueError, IndexError, NoCheckoutError):
         return None
 
 
-def time_notebooks(folder: Path = ROOT / "notebooks", only: list[str] | None = None) -> dict[str, float]:
+def time_notebooks(folder: Path | None = None, only: list[str] | None = None) -> dict[str, float]:
     """Execute every numbered notebook (or those whose number is in ``only``) in a fresh kernel, in its own
     folder, as a learner's Run All does; seconds per notebook."""
     import nbformat
     from nbclient import NotebookClient
 
+    folder = folder or repository_root() / "notebooks"
     times = {}
     for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
         if only and path.name[:2] not in only:
@@ -53,7 +54,7 @@ CI_ENV = {"CONTROLNET_TUTORIAL_MODE": "tiny", "HF_HUB_OFFLINE": "1", "TRANSFORME
 CI_NOTEBOOK_BUDGET_S = 60.0
 
 
-def ci_notebooks(only: list[str] | None = None, budget_s: float = CI_NOTEBOOK_BUDGET_S, folder: Path = ROOT / "notebooks") -> dict:
+def ci_notebooks(only: list[str] | None = None, budget_s: float = CI_NOTEBOOK_BUDGET_S, folder: Path | None = None) -> dict:
     """Every numbered notebook in ``folder`` (or those in ``only``) executed as ``make test`` executes it (``CI_ENV``: tiny mode,
     CI's short settings, one torch thread), one after the other in fresh kernels, nothing else running; seconds
     per notebook against ``budget_s``. Under ``make test`` itself two workers and the hub rehearsal share the cores,

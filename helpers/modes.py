@@ -114,7 +114,7 @@ def cpu_hub_seconds_per_image() -> float | None:
     measured by the benchmark (``data/bench/cpu_full_512.json``); None if that table is missing."""
     import json
 
-    from .images import data_dir
+    from .files import data_dir
 
     try:
         table = json.loads((data_dir() / "bench" / CPU_BENCH_TABLE).read_text())

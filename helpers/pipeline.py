@@ -1,4 +1,5 @@
-"""Loading the Stable Diffusion 1.5 + Canny ControlNet pipeline, and the switches that make it fast.
+"""Loading the Stable Diffusion 1.5 + Canny ControlNet pipeline, and generating with it (``helpers.optimizations``
+holds the switches that make it fast).
 
 One loader for both worlds: in hub mode the model ids are Hub repositories, in tiny mode they are
 local folders written by ``helpers.tiny``; the ``from_pretrained`` calls are the same.
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 from PIL import Image
 
-from .devices import DeviceError, has_cuda, pick_device, pick_dtype
+from .devices import pick_device, pick_dtype
 from .hub import quiet_hub_load, require_hub_weights, safety_checker_note
 from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
 from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning
@@ -24,8 +25,6 @@ if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
 # encoder 0.49, VAE 0.33. tests/test_hub_cache.py recomputes it from the real configs.
 HUB_DOWNLOAD_GB = 6.9
 HUB_MORE_CONDITIONS_GB = 2.9  # notebook 07's scribble and segmentation ControlNets, 1.45 GB each
-
-ATTENTION_CHOICES = ("sdpa", "plain", "xformers")
 
 
 def default_image_size(mode: str) -> int:
@@ -128,71 +127,6 @@ def load_controlnet_pipeline(
     return pipe.to(torch_device)
 
 
-def xformers_available() -> bool:
-    """True when the optional ``xformers`` package imports."""
-    try:
-        import xformers  # noqa: F401
-    except Exception:  # a torch/xformers version mismatch raises more than ImportError
-        return False
-    return True
-
-
-def apply_optimizations(
-    pipe: "StableDiffusionControlNetPipeline",
-    attention: str = "sdpa",
-    cpu_offload: bool = False,
-    strict: bool = False,
-    verbose: bool = True,
-) -> list[str]:
-    """Apply the speed/memory switches of the tutorial in one place; return what was done, line by line.
-
-    Args:
-        attention: ``"sdpa"`` (PyTorch's fused scaled-dot-product attention, the default since
-            torch 2), ``"plain"`` (the original, unfused attention: for comparison), or
-            ``"xformers"`` (optional package; needs a CUDA GPU and a matching torch build).
-        cpu_offload: ``enable_model_cpu_offload()``: keep each model on the CPU and move it to the GPU
-            only while it runs. Needs a GPU.
-        strict: raise ``DeviceError`` instead of printing a message and falling back when a switch
-            cannot be used here.
-    """
-    from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
-
-    if attention not in ATTENTION_CHOICES:
-        raise ValueError(f"Unknown attention {attention!r}: use one of {ATTENTION_CHOICES}.")
-    done: list[str] = []
-
-    def unavailable(message: str) -> None:
-        if strict:
-            raise DeviceError(message)
-        done.append(message)
-
-    if attention == "xformers":
-        if not xformers_available():
-            unavailable("xformers is not installed (pip install xformers, matching your torch and CUDA); using SDPA, which is as fast on torch 2.")
-            attention = "sdpa"
-        elif not has_cuda():
-            unavailable("xformers needs a CUDA GPU; using SDPA.")
-            attention = "sdpa"
-        else:
-            pipe.enable_xformers_memory_efficient_attention()
-            done.append("attention: xformers memory-efficient attention")
-    if attention in ("sdpa", "plain"):
-        processor = AttnProcessor2_0() if attention == "sdpa" else AttnProcessor()
-        for model in (pipe.unet, pipe.controlnet):
-            model.set_attn_processor(processor)
-        done.append("attention: " + ("SDPA (torch scaled_dot_product_attention)" if attention == "sdpa" else "plain (unfused)"))
-    if cpu_offload:
-        if has_cuda():
-            pipe.enable_model_cpu_offload()
-            done.append("model CPU offload: on (each model visits the GPU only while it runs)")
-        else:
-            unavailable("model CPU offload skipped: it needs a GPU (it moves models between CPU and GPU); on a CPU everything already sits in RAM.")
-    if verbose:
-        for line in done:
-            print(line)
-    return done
-
-
 def generate(
     pipe: "StableDiffusionControlNetPipeline",
     prompt: str | Sequence[str],
@@ -256,52 +190,3 @@ def generate(
                 "and replaced by a black picture. Try another seed or prompt."
             )
     return result.images
-
-
-def compile_for_gpu(pipe: "StableDiffusionControlNetPipeline", mode: str = "reduce-overhead") -> list[str]:
-    """channels-last memory layout (UNet, ControlNet, VAE) and ``torch.compile(mode=mode)`` for the UNet
-    and the ControlNet, in place; returns what was done. GPU-only speed-ups: the first call compiles."""
-    for model in (pipe.unet, pipe.controlnet, pipe.vae):
-        model.to(memory_format=torch.channels_last)
-    pipe.unet = torch.compile(pipe.unet, mode=mode)
-    pipe.controlnet = torch.compile(pipe.controlnet, mode=mode)
-    return ["memory layout: channels_last", f"torch.compile(mode={mode!r}): UNet and ControlNet"]
-
-
-def recommended_dtype(device: torch.device | str) -> torch.dtype:
-    """``pick_dtype(device, "fastest")``: bfloat16 or float16 on a GPU (``devices.dtype_for_gpu``), float32 on a CPU."""
-    return pick_dtype(device, "fastest")
-
-
-def apply_recommended_recipe(pipe: "StableDiffusionControlNetPipeline", compile: bool = True, verbose: bool = True) -> list[str]:
-    """The fastest set of switches measured for the device, applied in place; returns what was done.
-
-    Load the pipeline with ``dtype=recommended_dtype(device)`` first. Always: UniPC (20 steps are
-    enough) and SDPA attention. On a CUDA GPU also: fused QKV projections, channels-last memory layout,
-    and ``torch.compile`` with CUDA graphs (``mode="reduce-overhead"``) for the UNet and the ControlNet:
-    at batch 2 the blog recipe is bound by kernel launches, which CUDA graphs remove. The first call
-    then compiles (a minute or more); later calls are fast. On a CPU nothing else is applied: the
-    other switches only help a GPU, and compiling would cost more than it saves in a notebook.
-    """
-    from diffusers import UniPCMultistepScheduler
-
-    done: list[str] = []
-    if not isinstance(pipe.scheduler, UniPCMultistepScheduler):
-        pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
-    done.append("scheduler: UniPCMultistepScheduler (use 20 steps)")
-    if pipe.device.type != "cuda":
-        done += apply_optimizations(pipe, attention="sdpa", verbose=False)
-        done.append(f"CPU: {pipe.unet.dtype} kept; no compile, offload or channels-last (they help GPUs only)")
-    else:
-        from diffusers.models.attention_processor import FusedAttnProcessor2_0
-
-        pipe.fuse_qkv_projections(unet=True, vae=True)
-        pipe.controlnet.fuse_qkv_projections()
-        pipe.controlnet.set_attn_processor(FusedAttnProcessor2_0())
-        done.append("attention: SDPA with fused QKV projections")
-        if compile:
-            done += compile_for_gpu(pipe, mode="reduce-overhead")  # CUDA graphs: one launch per step
-    if verbose:
-        for line in done:
-            print(line)
-    return done

@@ -17,8 +17,9 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from . import circles, shapes
+from .files import models_dir
 
-MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
+MODELS = models_dir()
 VALIDATION_SEED, TEST_SEED = 1, 2  # the training data uses seed 0
 
 

@@ -81,3 +81,49 @@ def test_mismatch_is_detected():
         assert "diffusers==0.41.0" in str(err)
     else:
         raise AssertionError("a drifted pin went unnoticed")
+
+
+def test_environment_yml_takes_torch_from_the_cpu_index():
+    """Without it, PyPI's Linux torch==2.13.0 is the multi-GB CUDA build."""
+    lines = (ROOT / "environment.yml").read_text().splitlines()
+    index = [i for i, line in enumerate(lines) if line.strip().startswith("- --extra-index-url https://download.pytorch.org/whl/cpu")]
+    torch_line = [i for i, line in enumerate(lines) if line.strip().startswith("- torch==")]
+    assert index and torch_line and index[0] < torch_line[0]
+
+
+def lower_bound(specifier) -> Version:
+    """The smallest version a specifier set allows by its ``>=``/``==`` clauses (``0`` when none)."""
+    bounds = [Version(s.version) for s in specifier if s.operator in (">=", "==", "~=")]
+    return max(bounds, default=Version("0"))
+
+
+def pinned_metadata(name: str):
+    from importlib.metadata import metadata
+
+    return metadata(name)
+
+
+def test_python_and_torch_bounds_are_what_the_pinned_packages_require():
+    """pyproject's requires-python and torch bound are no looser than those of the packages it pins: a promise
+    of Python 3.10 or torch 2.4 would install and then fail at import."""
+    from packaging.specifiers import SpecifierSet
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ours_python = lower_bound(SpecifierSet(project["requires-python"]))
+    ours_torch = lower_bound(pyproject_requirements()["torch"].specifier)
+    needed_python, needed_torch = Version("0"), Version("0")
+    for name, req in pyproject_requirements().items():
+        if not any(s.operator == "==" for s in req.specifier):
+            continue
+        meta = pinned_metadata(name)
+        assert meta["Version"] in req.specifier, f"installed {name} {meta['Version']} is not the pinned {req}"
+        if meta["Requires-Python"]:
+            needed_python = max(needed_python, lower_bound(SpecifierSet(meta["Requires-Python"])))
+        for line in meta.get_all("Requires-Dist") or []:
+            dep = Requirement(line)
+            if dep.name == "torch" and (dep.marker is None or dep.marker.evaluate({"extra": "torch"})):
+                needed_torch = max(needed_torch, lower_bound(dep.specifier))
+    assert (ours_python, ours_torch) == (needed_python, needed_torch), (
+        f"pyproject allows Python >= {ours_python} and torch >= {ours_torch}; the pinned packages need {needed_python} and {needed_torch}")
+    readme = (ROOT / "README.md").read_text()
+    assert f"Python {ours_python.major}.{ours_python.minor}+" in readme and f"Python 3.{ours_python.minor - 1}+" not in readme

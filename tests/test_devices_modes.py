@@ -107,7 +107,7 @@ def test_auto_rule_needs_the_hub_and_a_gpu_for_hub_mode():
 
 def test_bfloat16_only_where_the_gpu_runs_it_natively():
     from helpers.devices import dtype_for_gpu
-    from helpers.pipeline import recommended_dtype
+    from helpers.optimizations import recommended_dtype
 
     assert dtype_for_gpu((7, 5)) == torch.float16  # T4: is_bf16_supported() says True, but it is emulated
     assert dtype_for_gpu((7, 0)) == torch.float16  # V100

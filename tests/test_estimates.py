@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 import json
 
 import nbformat
@@ -10,7 +11,7 @@ import pytest
 from helpers import estimates, rehearse
 from helpers.bench import RECIPES
 
-ROOT = estimates.ROOT
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_notebook_uses_its_own_default_picture_size():

@@ -56,7 +56,7 @@ def test_install_check_runs_and_the_workshop_doc_shows_its_lines():
     run = subprocess.run([sys.executable, "-m", "helpers.check"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     names = [line[2:26].strip() for line in run.stdout.splitlines() if line[:1] in "\u2714\u25cb\u2718"]
-    assert {"python >= 3.10", "torch", "diffusers", "GPU", "Hugging Face Hub"} <= set(names)
+    assert {"python >= 3.11", "torch", "diffusers", "GPU", "Hugging Face Hub"} <= set(names)
     doc = (ROOT / "docs" / "workshop.md").read_text()
     for name in names:
         assert name in doc, f"docs/workshop.md's sample output lacks {name!r}"

@@ -7,7 +7,8 @@ from helpers import canny_control_image, generate, resize_for_pipeline
 from helpers.devices import DeviceError
 from helpers.modes import MODE_ENV, ModeError
 from helpers.anatomy import activate_zero_convolutions, zero_convolutions
-from helpers.pipeline import apply_optimizations, load_controlnet_pipeline
+from helpers.optimizations import apply_optimizations
+from helpers.pipeline import load_controlnet_pipeline
 
 PROMPT = "a portrait, best quality"
 ON_GPU = torch.cuda.is_available()

@@ -1,0 +1,1 @@
+"""The package's data, installed as ``helpers.data`` (see ``helpers.files``): this file makes the folder importable."""
