@@ -11,6 +11,9 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import repository  # noqa: E402  (tools/ is the repository's own tooling, not part of the package)
+
 REPO = "controlnet-tutorial/controlnet-tutorial"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 COLAB = re.compile(rf"https://colab\.research\.google\.com/github/{REPO}/blob/main/([^)\s]+\.ipynb)")
@@ -33,15 +36,86 @@ def test_notebook_badges_point_at_the_notebook_itself(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_colab_cell_installs_this_repository_only_on_colab(path):
+def test_colab_cell_is_the_one_made_from_pyproject(path):
     cell = nbformat.read(path, as_version=4).cells[1]
     assert cell.metadata.get("tags") == ["skip-execution"]
-    assert f"git clone --quiet --depth 1 https://github.com/{REPO}" in cell.source
-    assert "%pip install --quiet /content/controlnet-tutorial" in cell.source
-    assert 'CONTROLNET_TUTORIAL_DATA' in cell.source
-    # Outside Colab the cell must be a no-op even if it were executed.
-    body = cell.source.split('if "google.colab" in sys.modules:')[1]
-    assert all(line.startswith("    ") or not line.strip() for line in body.splitlines()[1:])
+    assert cell.source == repository.install_cell(f"https://github.com/{REPO}")
+
+
+def test_every_badge_and_install_cell_points_at_pyprojects_address():
+    assert repository.source_url() == f"https://github.com/{REPO}"
+    assert repository.disagreements() == []
+
+
+def test_a_fork_is_one_command_and_a_stray_address_is_found(tmp_path):
+    import shutil
+
+    for name in ("pyproject.toml", "README.md", "docs", "notebooks", "learner"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
+        copy(ROOT / name, tmp_path / name)
+    assert repository.disagreements(tmp_path) == []
+    repository.point_at("https://github.com/someone/my-fork", tmp_path)
+    assert repository.disagreements(tmp_path) == []
+    texts = [p.read_text() for p in repository.pages(tmp_path)]
+    assert not any(REPO in text for text in texts)
+    assert "someone/my-fork/blob/main/notebooks/00_setup.ipynb" in (tmp_path / "README.md").read_text()
+    assert "someone/my-fork/blob/main/learner/00_setup.ipynb" in (tmp_path / "learner" / "00_setup.ipynb").read_text()
+    assert "git+https://github.com/someone/my-fork" in (tmp_path / "notebooks" / "06_train_controlnet.ipynb").read_text()
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text() + "\nOpen [it](https://mybinder.org/v2/gh/other/copy/main).\n")
+    assert repository.disagreements(tmp_path) == ["README.md: mybinder.org/v2/gh/other/copy (expected someone/my-fork)"]
+
+
+def run_install_cell(monkeypatch, installed: bool, loaded_ipywidgets: str | None = None) -> tuple[list, list]:
+    """Run the install cell as IPython would (its %pip turned into a call) with a stand-in ``google.colab``;
+    return the magics it ran and the widget-manager calls."""
+    import importlib.metadata
+    import types
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    magics, manager = [], []
+    colab = types.ModuleType("google.colab")
+    colab.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: manager.append("on"))
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    sys.modules["google"].colab = colab
+    if loaded_ipywidgets:
+        monkeypatch.setitem(sys.modules, "ipywidgets", types.SimpleNamespace(__version__=loaded_ipywidgets))
+    real_version = importlib.metadata.version
+
+    def version(name):
+        if name == "controlnet-tutorial" and not installed:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    shell = types.SimpleNamespace(run_line_magic=lambda name, line: magics.append(f"%{name} {line}"))
+    code = TransformerManager().transform_cell(repository.install_cell(f"https://github.com/{REPO}"))
+    exec(compile(code, "install-cell", "exec"), {"get_ipython": lambda: shell})
+    return magics, manager
+
+
+def test_install_cell_installs_once_and_switches_the_widget_manager_on(monkeypatch, capsys):
+    with monkeypatch.context() as first:
+        magics, manager = run_install_cell(first, installed=False)
+    assert magics == [f'%pip install --quiet "controlnet-tutorial @ git+https://github.com/{REPO}"'] and manager == ["on"]
+    magics, manager = run_install_cell(monkeypatch, installed=True)  # the second run
+    assert magics == [] and manager == ["on"]
+    assert "is installed already" in capsys.readouterr().out
+
+
+def test_install_cell_asks_for_a_restart_when_a_loaded_ipywidgets_was_upgraded(monkeypatch, capsys):
+    run_install_cell(monkeypatch, installed=False, loaded_ipywidgets="7.7.1")
+    assert "Runtime > Restart session" in capsys.readouterr().out
+
+
+def test_install_cell_does_nothing_outside_colab(monkeypatch):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    code = TransformerManager().transform_cell(repository.install_cell(f"https://github.com/{REPO}"))
+    exec(compile(code, "install-cell", "exec"), {"get_ipython": lambda: (_ for _ in ()).throw(AssertionError("a magic ran"))})
 
 
 def test_binder_folder_is_what_repo2docker_reads():

@@ -38,21 +38,21 @@ def learner_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     return copy
 
 
-def expected_copies() -> dict[Path, str]:
-    """Path -> text of every learner copy, as generated from notebooks/ now."""
+def expected_copies(root: Path = ROOT) -> dict[Path, str]:
+    """Path -> text of every learner copy, as generated from notebooks/ now (of the repository at ``root``)."""
     result = {}
-    for path in sorted(SOURCE.glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted((root / SOURCE.name).glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        result[TARGET / path.name] = nbformat.writes(learner_copy(nb, path.name)) + "\n"
+        result[root / TARGET.name / path.name] = nbformat.writes(learner_copy(nb, path.name)) + "\n"
     return result
 
 
-def main() -> int:
-    TARGET.mkdir(exist_ok=True)
-    for path, text in expected_copies().items():
+def main(root: Path = ROOT) -> int:
+    (root / TARGET.name).mkdir(exist_ok=True)
+    for path, text in expected_copies(root).items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+            print(f"wrote {path.relative_to(root)}")
     return 0
 
 
