@@ -76,7 +76,7 @@ def test_stages_are_consistent(portrait):
     stages = canny_stages(portrait, 60, 120, blur=3)
     assert stages.gray.shape == stages.edges.shape == stages.gradient.shape
     assert not np.any(stages.strong & stages.weak)
-    assert np.array_equal(stages.edges, canny_edges(portrait, 60, 120, blur=3))
+    assert np.array_equal(stages.edges, canny_edges(portrait, 60, 120, blur=3, colour=False))  # the stages teach grayscale Canny
     # every final edge pixel passed at least the low threshold before thinning
     assert np.all(stages.gradient[stages.edges > 0] > 60)
     assert stages.kept_weak.sum() > 0
@@ -99,3 +99,53 @@ def test_bad_thresholds_are_explained(low, high, message):
 def test_bad_blur_is_explained(blur):
     with pytest.raises(ThresholdError, match="odd size from 3 to 31"):
         check_blur(blur)
+
+
+def equal_brightness_boundary() -> Image.Image:
+    """Red | green halves of (nearly) the same grey level: 0.299 * 200 = 59.8 and 0.587 * 102 = 59.9."""
+    array = np.zeros((32, 32, 3), dtype=np.uint8)
+    array[:, :16] = (200, 0, 0)
+    array[:, 16:] = (0, 102, 0)
+    return Image.fromarray(array)
+
+
+def test_colour_canny_finds_a_boundary_that_grayscale_cannot_see():
+    picture = equal_brightness_boundary()
+    gray = np.asarray(picture.convert("L"))
+    assert abs(int(gray[0, 0]) - int(gray[0, 31])) <= 1
+    assert canny_edges(picture, colour=False).max() == 0
+    edges = canny_edges(picture)  # colour is the default, as upstream
+    assert set(np.nonzero(edges)[1]) <= {15, 16} and np.count_nonzero(edges) == 32  # one line, full height
+    assert np.array_equal(np.asarray(canny_control_image(picture))[..., 0], edges)
+
+
+def test_colour_and_grayscale_agree_on_a_gray_picture():
+    assert np.array_equal(canny_edges(square_image()), canny_edges(square_image(), colour=False))
+
+
+def test_colour_canny_on_the_portrait_keeps_most_grayscale_edges(portrait):
+    colour, gray = canny_edges(portrait) > 0, canny_edges(portrait, colour=False) > 0
+    overlap = (colour & gray).sum() / (colour | gray).sum()
+    assert 0.6 < overlap < 0.95 and colour.sum() > gray.sum()
+
+
+def test_colour_canny_blurs_the_colour_picture():
+    picture = equal_brightness_boundary()
+    assert np.count_nonzero(canny_edges(picture, 20, 40, blur=5)) > 0
+    assert canny_edges(picture, 20, 40, blur=5, colour=False).max() == 0
+
+
+def test_notebook_01_quotes_the_measured_colour_and_grayscale_figures():
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    from helpers import load_portrait
+
+    portrait = load_portrait("tiny", max_side=512)  # notebook 01's picture in tiny mode, MAX_SIDE = 512
+    colour, gray = canny_edges(portrait) > 0, canny_edges(portrait, colour=False) > 0
+    nb = nbformat.read(Path(__file__).resolve().parents[1] / "notebooks" / "01_canny.ipynb", as_version=4)
+    text = next(c.source for c in nb.cells if c.source.startswith("**What just happened:** the red | green"))
+    quoted = re.search(r"finds ([0-9.]+)% edge pixels against ([0-9.]+)% in grayscale.*?IoU of ([0-9.]+)", text, re.S)
+    assert quoted.groups() == (f"{colour.mean():.2%}"[:-1], f"{gray.mean():.2%}"[:-1], f"{(colour & gray).sum() / (colour | gray).sum():.2f}")
