@@ -12,6 +12,7 @@ Modules, one job each:
 - ``hub``: hub mode's plumbing: weights in the local cache?, loading quietly offline, the safety checker's note.
 - ``anatomy``: a ControlNet's zero convolutions, by name.
 - ``assembly``: the one place where parts become a stock diffusers pipeline (our own models, no safety checker).
+- ``arguments``: a learner's arguments checked before a model runs, with errors that name the argument.
 - ``files``: where the package's own files are (shipped tiny models, demo images, saved tables), installed or not.
 - ``pipeline``: loading the ControlNet pipeline, generation.
 - ``optimizations``: the speed and memory switches (attention, offload, fused QKV, compile) and the recommended recipe.

@@ -205,11 +205,12 @@ def follow_sketch(pipe, scene, seed: int = 0, steps: int = 20, conditioning_scal
     The sketch is drawn at 64x64 and enlarged to ``size`` (default: the pipeline's native size, 64 for the
     tiny shapes model, 512 for Stable Diffusion 1.5), so the same call works in both modes.
     """
+    from . import arguments as check
     from .canny import canny_control_image
     from .pipeline import generate
     from .shapes import SIZE, render, shape_iou
 
-    size = size or pipe.unet.config.sample_size * pipe.vae_scale_factor
+    size = check.whole_number("size", size, 8, 2048) if size is not None else pipe.unet.config.sample_size * pipe.vae_scale_factor
     control = canny_control_image(render(scene).resize((size, size), Image.Resampling.NEAREST), 100, 200)
     picture = generate(pipe, scene.prompt, control, seed=seed, steps=steps, guidance_scale=guidance_scale, conditioning_scale=conditioning_scale)[0]
     edges = canny_fidelity(picture, control)
@@ -235,8 +236,18 @@ def fidelity_sweep(pipe, prompt: str, control: Image.Image, settings: list[dict]
     the pipeline's own bar for every call."""
     from tqdm.auto import tqdm
 
+    from . import arguments as check
+    from .canny import check_thresholds
     from .fidelity import mean_canny_fidelity
     from .pipeline import generate
+
+    if not isinstance(settings, (list, tuple)) or not settings or not all(isinstance(s, dict) for s in settings):
+        raise check.ArgumentError("settings must be a non-empty list of dicts of generate()'s keywords, e.g. [{'conditioning_scale': 0.5}].")
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise check.ArgumentError(f"seeds must be a non-empty list of seeds, e.g. [0, 1], not {seeds!r}.")
+    for i, s in enumerate(seeds):
+        check.whole_number(f"seeds[{i}]", s, 0)
+    check_thresholds(low, high)
 
     bar_config = dict(getattr(pipe, "_progress_bar_config", {}))  # what set_progress_bar_config stored, restored below
     pipe.set_progress_bar_config(disable=True)

@@ -98,9 +98,14 @@ def load_controlnet_pipeline(
         ModeError: hub mode without a reachable Hub and without cached weights.
         DeviceError: a CUDA device without a GPU, or float16 on a CPU.
     """
+    from . import arguments as check
+
+    check.one_of("scheduler", scheduler, ("unipc", "default"))
+    check.one_of("tiny_model", tiny_model, TINY_MODELS)
+    check.flag("verbose", verbose)
     if mode is None:
         mode = choose_mode()
-    mode = mode.mode if isinstance(mode, ModeChoice) else mode
+    mode = check.one_of("mode", mode.mode if isinstance(mode, ModeChoice) else mode, ("hub", "tiny"))
     torch_device = pick_device(device)
     torch_dtype = pick_dtype(torch_device, dtype)
     if mode == "hub":
@@ -118,13 +123,60 @@ def load_controlnet_pipeline(
         from diffusers import UniPCMultistepScheduler
 
         pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
-    elif scheduler != "default":
-        raise ValueError(f"Unknown scheduler {scheduler!r}: use 'unipc' or 'default'.")
     if verbose:
         print(safety_checker_note(pipe))
         if mode == "hub" and torch_device.type == "cpu":
             print(cpu_hub_warning())
     return pipe.to(torch_device)
+
+
+# What ``generate`` sets itself; any other keyword must be one of the pipeline's own.
+_SET_BY_GENERATE = {"prompt", "image", "negative_prompt", "num_inference_steps", "guidance_scale", "controlnet_conditioning_scale", "generator",
+                    "num_images_per_prompt", "width", "height"}
+
+
+def checked_arguments(pipe, prompt, control_image, negative_prompt, seed, steps, guidance_scale, conditioning_scale, num_images_per_prompt,
+                      kwargs) -> tuple[list[str], list[str] | None, list[int], list[Image.Image], dict]:
+    """``generate``'s arguments checked before the pipeline runs (``helpers.arguments``): prompts, negative prompts,
+    seeds, control images (one per ControlNet), and the extra keywords; raises ``ArgumentError`` naming the argument."""
+    import inspect
+
+    from . import arguments as check
+
+    prompts = check.texts("prompt", prompt)
+    if negative_prompt is not None:
+        negative_prompt = check.one_or_each("negative_prompt", negative_prompt, len(prompts), check.text, "prompts")
+        negative_prompt = negative_prompt if isinstance(negative_prompt, list) else [negative_prompt] * len(prompts)
+    seeds = check.one_or_each("seed", seed, len(prompts), lambda n, v: check.whole_number(n, v, 0, 2**63 - 1), "prompts")
+    seeds = seeds if isinstance(seeds, list) else [seeds] * len(prompts)
+    check.whole_number("steps", steps, 1, 1000)  # UniPC and PNDM need one step at least; SD1.5 has 1000 noise levels
+    check.real_number("guidance_scale", guidance_scale, 0)
+    check.whole_number("num_images_per_prompt", num_images_per_prompt, 1, 64)
+    nets = len(getattr(pipe.controlnet, "nets", [None]))
+    if nets > 1:
+        if not isinstance(control_image, (list, tuple)) or len(control_image) != nets:
+            raise check.ArgumentError(f"control_image must be a list of {nets} images, one per ControlNet of this pipeline (in the order of pipe.controlnet.nets).")
+        controls = [check.control_image(f"control_image[{i}]", image) for i, image in enumerate(control_image)]
+    elif isinstance(control_image, (list, tuple)):
+        raise check.ArgumentError(f"control_image must be one image: this pipeline has one ControlNet (a list of {len(control_image)} was given).")
+    else:
+        controls = [check.control_image("control_image", control_image)]
+    if len({c.size for c in controls}) > 1:
+        raise check.ArgumentError(f"The control images differ in size ({[c.size for c in controls]}): resize them to one size first.")
+    check.one_or_each("conditioning_scale", conditioning_scale, nets, lambda n, v: check.real_number(n, v, 0), "ControlNets")
+    allowed = set(inspect.signature(pipe.__call__).parameters) - _SET_BY_GENERATE
+    for name, value in kwargs.items():
+        if name not in allowed:
+            raise check.ArgumentError(f"generate() got an unknown keyword {name!r}; the pipeline's others are: {', '.join(sorted(allowed))}.")
+        if name in ("control_guidance_start", "control_guidance_end"):
+            check.one_or_each(name, value, nets, lambda n, v: check.real_number(n, v, 0, 1), "ControlNets")
+        if name == "guess_mode":
+            check.flag(name, value)
+    start, end = kwargs.get("control_guidance_start", 0.0), kwargs.get("control_guidance_end", 1.0)
+    for s, e in zip(start if isinstance(start, list) else [start] * nets, end if isinstance(end, list) else [end] * nets):
+        if s >= e:
+            raise check.ArgumentError(f"control_guidance_start ({s}) must be below control_guidance_end ({e}): the ControlNet acts from start to end.")
+    return prompts, negative_prompt, seeds, controls, kwargs
 
 
 def generate(
@@ -155,17 +207,10 @@ def generate(
     """
     from .images import resize_for_pipeline
 
-    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-    seeds = [seed] * len(prompts) if isinstance(seed, int) else list(seed)
-    if len(seeds) != len(prompts):
-        raise ValueError(f"{len(prompts)} prompts but {len(seeds)} seeds: give one seed per prompt.")
-    if isinstance(negative_prompt, str):
-        negative_prompt = [negative_prompt] * len(prompts)
-    several = isinstance(control_image, (list, tuple))
-    controls = [resize_for_pipeline(image, max_side=None) for image in (control_image if several else [control_image])]
-    if len({c.size for c in controls}) > 1:
-        raise ValueError(f"The control images differ in size ({[c.size for c in controls]}): resize them to one size first.")
-    control_image = controls if several else controls[0]
+    prompts, negative_prompt, seeds, controls, kwargs = checked_arguments(
+        pipe, prompt, control_image, negative_prompt, seed, steps, guidance_scale, conditioning_scale, num_images_per_prompt, kwargs)
+    controls = [resize_for_pipeline(image, max_side=None) for image in controls]
+    control_image = controls if len(controls) > 1 else controls[0]
     device = getattr(pipe, "_execution_device", pipe.device)
     generator_device = "cpu" if device.type == "mps" else device
     generators = [torch.Generator(device=generator_device).manual_seed(s + j) for s in seeds for j in range(num_images_per_prompt)]

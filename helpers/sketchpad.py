@@ -30,6 +30,11 @@ class ScribblePad:
     def __init__(self, pipe, prompt: str, size: int | None = None, steps: int = 20, guidance_scale: float = 7.5, start: str = "house"):
         from ipycanvas import Canvas
 
+        from .arguments import one_of, real_number, text, whole_number
+
+        text("prompt", prompt), whole_number("steps", steps, 1, 1000), real_number("guidance_scale", guidance_scale, 0)
+        size is None or whole_number("size", size, 8, 2048)
+        one_of("start", start, ("(blank)", *BUNDLED_SCRIBBLES))
         self.pipe, self.steps, self.guidance_scale = pipe, steps, guidance_scale
         self.size = size or pipe.unet.config.sample_size * pipe.vae_scale_factor
         self.strokes: list[list[tuple[float, float]]] = []

@@ -13,7 +13,9 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
-from .canny import auto_thresholds, canny_edges, edge_density, to_gray
+from .arguments import ArgumentError, one_of, real_number, text, whole_number
+from .arguments import control_image as check_control_image
+from .canny import auto_thresholds, canny_edges, check_thresholds, edge_density, to_gray
 
 BLUR_CHOICES = (0, 3, 5, 7, 9, 11)
 
@@ -42,9 +44,11 @@ class CannyExplorer:
     """
 
     def __init__(self, images: dict[str, Image.Image], low: int = 100, high: int = 200, blur: int = 0):
-        if not images:
-            raise ValueError("CannyExplorer needs at least one image, e.g. {'portrait': load_portrait()}.")
-        self.images = images
+        if not isinstance(images, dict) or not images:
+            raise ArgumentError("images must be a dict of at least one named image, e.g. {'portrait': load_portrait()}.")
+        self.images = {name: check_control_image(f"images[{name!r}]", image) for name, image in images.items()}
+        check_thresholds(low, high)
+        one_of("blur", blur, BLUR_CHOICES)
         self.image = widgets.Dropdown(options=list(images), description="image")
         self.low = widgets.IntSlider(value=low, min=0, max=255, description="low", continuous_update=False)
         self.high = widgets.IntSlider(value=high, min=0, max=255, description="high", continuous_update=False)
@@ -105,6 +109,7 @@ class ResidualScaleExplorer:
     def __init__(self, residuals, conditioning_scale: float = 1.0):
         from .concepts import residual_magnitudes
 
+        real_number("conditioning_scale", conditioning_scale, 0, 2)
         self.residuals = residuals
         self.ymax = 2.0 * max(residual_magnitudes(residuals)) or 1.0
         self.scale = widgets.FloatSlider(value=conditioning_scale, min=0.0, max=2.0, step=0.05, description="scale", continuous_update=False)
@@ -141,7 +146,9 @@ class GenerationPanel:
     """
 
     def __init__(self, pipe, control_image: Image.Image, prompt: str = "", negative_prompt: str = "", steps: int = 20):
-        self.pipe, self.control_image = pipe, control_image
+        text("prompt", prompt), text("negative_prompt", negative_prompt), whole_number("steps", steps, 1, 50)
+        self.pipe, self.control_image = pipe, check_control_image("control_image", control_image)
+        control_image = self.control_image
         self.prompt = widgets.Textarea(value=prompt, description="prompt", layout=widgets.Layout(width="95%"))
         self.negative_prompt = widgets.Text(value=negative_prompt, description="negative", layout=widgets.Layout(width="95%"))
         self.seed = widgets.IntText(value=0, description="seed")
@@ -206,7 +213,7 @@ class CircleDrawer:
     def __init__(self, pipe, scale: int = 8):
         from .circles import PALETTE, RADII, SIZE
 
-        self.pipe, self.scale = pipe, scale
+        self.pipe, self.scale = pipe, whole_number("scale", scale, 1, 32)
         self.x = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="x", continuous_update=False)
         self.y = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="y", continuous_update=False)
         self.radius = widgets.FloatSlider(value=8, min=RADII[0], max=RADII[1], step=0.5, description="radius", continuous_update=False)
@@ -256,6 +263,8 @@ class ShapeDrawer:
         from .circles import PALETTE
         from .shapes import DEMO_SCENE, KINDS, RADII, SIZE
 
+        real_number("guidance_scale", guidance_scale, 0), whole_number("steps", steps, 1, 1000), whole_number("scale", scale, 1, 32)
+        size is None or whole_number("size", size, 8, 2048)
         self.pipe, self.guidance_scale, self.steps, self.size, self.scale = pipe, guidance_scale, steps, size, scale
         self.result, self.error = None, None
         slider = lambda value, low, high, name: widgets.FloatSlider(value=value, min=low, max=high, step=1, description=name, continuous_update=False,

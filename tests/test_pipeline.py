@@ -71,7 +71,7 @@ def test_one_generator_per_image(tiny_pipe, control):
     batch = generate(tiny_pipe, [PROMPT, PROMPT], control, seed=[3, 4], steps=4)
     single = generate(tiny_pipe, PROMPT, control, seed=4, steps=4)
     assert np.abs(np.asarray(batch[1], dtype=int) - np.asarray(single[0], dtype=int)).max() <= 1
-    with pytest.raises(ValueError, match="2 prompts but 3 seeds"):
+    with pytest.raises(ValueError, match="seed has 3 values but there are 2 prompts"):
         generate(tiny_pipe, [PROMPT, PROMPT], control, seed=[1, 2, 3])
 
 

@@ -58,7 +58,7 @@ def test_auto_button_sets_median_thresholds(explorer, portrait):
 
 
 def test_explorer_needs_images():
-    with pytest.raises(ValueError, match="at least one image"):
+    with pytest.raises(ValueError, match="at least one named image"):
         CannyExplorer({})
 
 

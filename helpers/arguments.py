@@ -1,0 +1,109 @@
+"""Checking a learner's arguments before any model runs: one error type, naming the argument and what is allowed.
+
+A wrong value passed to diffusers fails late and far away (a traceback from inside a scheduler or a tensor op), or
+not at all (``steps=0`` gave a picture). ``generate``, the loaders, the sweeps and the widgets call these checks first,
+so the message names the argument, what it was and what it may be, before a model runs.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Callable, Sequence
+
+from PIL import Image
+
+
+class ArgumentError(ValueError):
+    """An argument that cannot be used: its name, the value given and what is allowed."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def whole_number(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]``; ``True``/``False`` and 2.5 are refused, 3.0 is not an int either."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentError(f"{name} must be a whole number{_range(low, high)}, not {_shown(value)} ({type(value).__name__}).")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ArgumentError(f"{name} must be a whole number{_range(low, high)}, not {value}.")
+    return int(value)
+
+
+def real_number(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
+    """``value`` as a finite float in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ArgumentError(f"{name} must be a number{_range(low, high)}, not {_shown(value)}.")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ArgumentError(f"{name} must be a number{_range(low, high)}, not {value}.")
+    return float(value)
+
+
+def _range(low, high) -> str:
+    if low is not None and high is not None:
+        return f" from {low} to {high}"
+    if low is not None:
+        return f" of at least {low}"
+    return f" of at most {high}" if high is not None else ""
+
+
+def one_of(name: str, value: Any, choices: Sequence) -> Any:
+    """``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise ArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_shown(value)}.")
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{name} must be True or False, not {_shown(value)}.")
+    return value
+
+
+def text(name: str, value: Any, empty: bool = True) -> str:
+    """A string (``empty=False``: with something in it)."""
+    if not isinstance(value, str):
+        raise ArgumentError(f"{name} must be a string, not {_shown(value)} ({type(value).__name__}).")
+    if not empty and not value.strip():
+        raise ArgumentError(f"{name} must not be empty.")
+    return value
+
+
+def texts(name: str, value: Any) -> list[str]:
+    """One string, or a non-empty list/tuple of strings, as a list."""
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ArgumentError(f"{name} must be a string or a non-empty list of strings, not {_shown(value)}.")
+    for i, item in enumerate(value):
+        text(f"{name}[{i}]", item)
+    return list(value)
+
+
+def one_or_each(name: str, value: Any, count: int, check: Callable[[str, Any], Any], what: str) -> Any:
+    """One value for all, or a list/tuple of exactly ``count`` (one per ``what``), each passed through ``check``."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != count:
+            raise ArgumentError(f"{name} has {len(value)} values but there are {count} {what}: give one value, or one per {what[:-1] if what.endswith('s') else what}.")
+        return [check(f"{name}[{i}]", item) for i, item in enumerate(value)]
+    return check(name, value)
+
+
+def control_image(name: str, value: Any) -> Image.Image:
+    """A control image from anything a notebook makes: a PIL image, an array ((H, W) like ``canny_edges``'s, or
+    (H, W, 3|4)), or a path; as RGB. Anything else is refused with the kinds that are allowed."""
+    import numpy as np
+
+    from .images import ImageError, load_rgb_image
+
+    if not isinstance(value, (Image.Image, np.ndarray, str)) and not hasattr(value, "__fspath__"):
+        raise ArgumentError(f"{name} must be a PIL image, a numpy array (H, W) or (H, W, 3) or a file path, not {type(value).__name__}.")
+    try:
+        image = load_rgb_image(value)
+    except (ImageError, FileNotFoundError) as err:
+        raise ArgumentError(f"{name}: {err}") from err
+    if min(image.size) < 8:
+        raise ArgumentError(f"{name} is {image.width}x{image.height} pixels: Stable Diffusion needs at least 8 on each side (64 or more in practice).")
+    return image
