@@ -41,12 +41,14 @@ test: setup browser
 	$(TEST_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider --durations=12 \
 		-n $(TEST_WORKERS) --dist loadfile
 
-# Hub mode, rehearsed offline: every notebook in hub mode against a Hub-shaped cache (SD1.5 + the Canny, scribble
+# The learner's path, rehearsed offline (tools/learner_path.py): a clean clone, a fresh environment whose kernel runs
+# each notebook's Colab install cell (non-editable, from the repository's address redirected to the clone), then
+# every notebook from another folder in hub mode against a Hub-shaped cache (SD1.5 + the Canny, scribble
 # and segmentation ControlNets at full size, random weights (one ControlNet file, hard-linked), written by
 # helpers.hub_cache, ~7 GB in ~/.cache/controlnet-tutorial); time and
 # peak memory per notebook in artifacts/rehearsal.json. Fails when a notebook fails or breaks a budget.
 rehearse: setup
-	$(BIN)/python -m helpers.rehearse
+	$(BIN)/python tools/rehearse.py
 
 # Debian's Chromium for the real-browser test (skipped with a reason where it cannot be installed).
 browser:

@@ -28,7 +28,6 @@ Modules, one job each:
 - ``check``, ``prefetch``: ``python -m helpers.check`` (install check), ``python -m helpers.prefetch``.
 - ``bench``: ``python -m helpers.bench``, timings of notebooks, the pipeline and the recipes.
 - ``measure``: what the benchmarks measure with: machine, timings, FLOPs, matmul rate, full-size SD1.5 from configs.
-- ``rehearse``: ``make rehearse``, every notebook in hub mode against the Hub-shaped cache.
 - ``estimates``: the work each notebook does in hub mode (counted in the rehearsal's kernels), priced on a T4.
 
 Importing this package is fast and touches no network; diffusers is imported only when needed.

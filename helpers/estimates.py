@@ -2,7 +2,7 @@
 
 The work is counted, the speed is published:
 
-* **Work** (``data/hub-work-cpu.json``, written by ``python -m helpers.rehearse --count-work``): every notebook run
+* **Work** (``data/hub-work-cpu.json``, written by ``python tools/rehearse.py --count-work``): every notebook run
   in hub mode against the Hub-shaped cache with its own steps, sweeps and solutions, only the pictures small; a
   counter in the kernel (``WORK_COUNTER``, injected by the rehearsal) adds up every forward pass of the full-size
   UNet and ControlNets (in 512x512 steps with classifier-free guidance), every VAE decode (in 512x512 pictures) and
@@ -139,7 +139,7 @@ def save_work(report: dict, folder: Path | None = None, path: Path = WORK_FILE) 
     old = json.loads(path.read_text())["notebooks"] if path.exists() else {}
     counted = {r["notebook"]: {"work": r["work"], "parameters": r["parameters"], "parameters_cell": parameters_source(folder / r["notebook"]),
                                "dry_errors": r.get("dry_errors", [])} for r in report["notebooks"] if not r.get("skipped")}
-    saved = {"how": "python -m helpers.rehearse --count-work", "date": report["date"], "device": report["device"],
+    saved = {"how": "python tools/rehearse.py --count-work", "date": report["date"], "device": report["device"],
              "units": "one 512x512 denoising step with classifier-free guidance (2 latents of 64x64) of the SD1.5 UNet / a ControlNet, "
                       "counted at the injected picture size",
              "notebooks": {**old, **counted}}

@@ -7,7 +7,7 @@ every component the real repositories have, their configs at the real sizes and 
 tokenizer with the real vocabulary size (49,408), and random weights in safetensors. Nothing is
 downloaded. With ``HF_HUB_CACHE`` pointing at it and ``HF_HUB_OFFLINE=1``, the learner's own hub-mode
 code (``load_controlnet_pipeline("hub")``) loads it through the real ``from_pretrained``: the
-rehearsal (``helpers.rehearse``) runs every notebook that way.
+rehearsal (``tools/rehearse.py``) runs every notebook that way.
 
 Random weights make noise pictures, but the sizes, memory, time and every code path are the real
 ones. The ControlNet's zero convolutions hold small non-zero values, as a trained model's do, so the

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# The repository's own tooling (tools/: the rehearsal, the address of the repository, learner copies) is not part of
+# the installed package; the tests import it from there.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 import pytest
 

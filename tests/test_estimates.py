@@ -8,14 +8,16 @@ import json
 import nbformat
 import pytest
 
-from helpers import estimates, rehearse
+import rehearse  # tools/rehearse.py (tests/conftest.py puts tools/ on the path)
+
+from helpers import estimates
 from helpers.bench import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_each_notebook_uses_its_own_default_picture_size():
-    assert estimates.default_side(ROOT / "notebooks" / "00_setup.ipynb") == 256  # SIZE = 256
+    assert estimates.default_side(ROOT / "notebooks" / "00_setup.ipynb") == 512  # SIZE = 512, what SD1.5 was trained at
     assert estimates.default_side(ROOT / "notebooks" / "04_controlnet_pipeline.ipynb") == 512  # SIZE = None
     assert estimates.default_side(ROOT / "notebooks" / "05_optimizations.ipynb") == 512  # RESOLUTION = None
 
@@ -42,13 +44,13 @@ def test_notebook_05_adds_its_gpu_only_benchmarks():
 
 def test_the_work_was_counted_with_each_notebooks_current_parameters():
     """data/hub-work-cpu.json holds every notebook that uses hub mode, counted with the parameters cell it has now
-    (change a notebook's steps or sweeps, and this fails until `python -m helpers.rehearse --count-work` is rerun)."""
+    (change a notebook's steps or sweeps, and this fails until `python tools/rehearse.py --count-work` is rerun)."""
     saved = estimates.saved_work()
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         if path.name[:2] in rehearse.HUB_INDEPENDENT:
             assert path.name not in saved
             continue
-        assert path.name in saved, f"{path.name}: run python -m helpers.rehearse --count-work --only {path.name[:2]}"
+        assert path.name in saved, f"{path.name}: run python tools/rehearse.py --count-work --only {path.name[:2]}"
         assert saved[path.name]["parameters_cell"] == estimates.parameters_source(path), f"{path.name}: parameters changed since the count"
         names = rehearse.parameter_names(nbformat.read(path, as_version=4))
         injected = {k: v for k, v in rehearse.parameters_for(path.name, rehearse.COUNT_PARAMETERS).items() if k in names}

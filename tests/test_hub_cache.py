@@ -180,7 +180,7 @@ def test_readme_states_the_measured_budgets_and_figures():
     figures = ", ".join(f"{r['notebook'][:2]} {r['peak_rss_gb']:.1f} GB" for r in ran)
     assert figures in readme
     assert all(r["ok"] and r["peak_rss_gb"] < rehearsal["budgets"]["peak_rss_gb"] for r in ran)
-    from helpers.rehearse import HUB_INDEPENDENT
+    from rehearse import HUB_INDEPENDENT
 
     assert {r["notebook"][:2] for r in rehearsal["notebooks"] if r.get("skipped")} == set(HUB_INDEPENDENT)
     from helpers.modes import cpu_hub_seconds_per_image

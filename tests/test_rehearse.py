@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from helpers import rehearse
+import rehearse  # tools/rehearse.py
 
 
 def notebook(parameters: str, body: str):

@@ -1,4 +1,12 @@
-"""``make rehearse``: every notebook in hub mode, offline, against the Hub-shaped cache; time and peak memory.
+"""``make rehearse``: the learner's path, then every notebook in hub mode, offline, against the Hub-shaped cache;
+time and peak memory per notebook.
+
+**The learner's path** (``tools/learner_path.py``; ``--in-place`` leaves it out): a clean clone, a fresh virtual
+environment with its own kernel, and each notebook's real first cell (the Colab install cell, which nbclient would
+skip by its ``skip-execution`` tag) run against a stand-in ``google.colab``: it installs the package non-editable
+from the repository's address (redirected to the clone), and a check cell proves that ``helpers`` and its data come
+from that install. Notebook 00 runs its install cell twice (it must be safe to repeat). Then every notebook runs
+from a folder outside the clone: in hub mode, and 06 and 07 (whose tiny worlds are the shipped models) in tiny mode.
 
 Each notebook runs in a fresh kernel, from a working folder other than its own, with
 ``CONTROLNET_TUTORIAL_MODE=hub``, ``HF_HUB_OFFLINE=1`` and ``HF_HUB_CACHE`` pointing at the cache that
@@ -29,8 +37,11 @@ import threading
 import time
 from pathlib import Path
 
-from .estimates import WORK_COUNTER, WORK_PROBE, WORK_FILE, save_work
-from .modes import QUICK_ENV
+from helpers.estimates import WORK_COUNTER, WORK_FILE, WORK_PROBE, save_work
+from helpers.modes import QUICK_ENV
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import learner_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -53,7 +64,9 @@ GPU_PARAMETERS = {"*": {"REPEATS": 1}}
 # steps does not depend on the picture size; helpers.estimates scales the work back to each notebook's size).
 COUNT_PARAMETERS = {"*": {"SIZE": 64, "MAX_SIDE": 256, "RESOLUTION": 64}}
 # Notebooks that never use hub mode: rehearsing them would repeat `make test`'s run of the same code.
-HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); make test runs it"}
+HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); run in tiny mode below"}
+# The learner's path runs these in tiny mode too, from the installed package: their tiny worlds are the shipped models.
+TINY_TOO = ("06", "07")
 
 
 def parameters_for(notebook: str, table: dict) -> dict:
@@ -122,11 +135,12 @@ def last_line(err: Exception) -> str:
 
 
 def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | None = None, timeout_s: int = 1800, skip_solutions: bool = False,
-                 dry: bool = False) -> dict:
+                 dry: bool = False, learner: "learner_path.LearnerPath | None" = None, install_twice: bool = False) -> dict:
     """Execute ``path`` in a fresh kernel in ``workdir`` with ``parameters`` injected; return its record.
     ``skip_solutions`` leaves out the exercises' solution cells (tagged ``solution``). ``dry``: the full-size UNet
     and ControlNets are counted but answer zeros of the right shapes (counting needs the calls, not their results:
-    a real forward pass at full size takes seconds on a CPU)."""
+    a real forward pass at full size takes seconds on a CPU). ``learner``: run in that environment's kernel, the
+    install cell included, followed by ``learner_path.CHECK`` (twice with ``install_twice``)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -139,8 +153,14 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
     injected = {k: v for k, v in parameters.items() if k in parameter_names(nb)}
     if injected:
         nb = parameterize_notebook(nb, injected)
+    if learner is not None:
+        install = next(i for i, c in enumerate(nb.cells) if "skip-execution" in c.metadata.get("tags", []))
+        extra = [nbformat.v4.new_code_cell(nb.cells[install].source)] * install_twice + [nbformat.v4.new_code_cell(learner_path.CHECK)]
+        nb.cells[install + 1:install + 1] = extra
     nb.cells.insert(0, nbformat.v4.new_code_cell(WORK_COUNTER + ("_rehearsal_dry = True\n" if dry else "")))
-    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(nb, timeout=timeout_s, kernel_name=learner.kernel if learner else "python3", resources={"metadata": {"path": str(workdir)}})
+    if learner is not None:
+        client.skip_cells_with_tag = "rehearsal-skips-nothing"  # the install cell runs, as on Colab
     record = {"notebook": path.name, "ok": False, "seconds": None, "peak_rss_gb": None, "peak_gpu_gb": None, "parameters": injected, "error": None,
               "work": None}
     start = time.perf_counter()
@@ -151,6 +171,8 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
             for index, cell in enumerate(nb.cells):
                 try:
                     client.execute_cell(cell, index)
+                    if learner is not None and cell.source == learner_path.CHECK:
+                        record["install"] = learner.check("".join(o.get("text", "") for o in cell.outputs))
                 except CellExecutionError as err:
                     # A dry run's pictures are not real: an assert on them may fail, and what is computed from them
                     # (a division by a zero F1). The cell's work up to the error is counted, the run goes on with
@@ -161,7 +183,7 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
             record["ok"] = True
         except CellExecutionError as err:
             record["error"] = last_line(err)[:500]
-        except Exception as err:  # a dead kernel (out of memory), a timeout
+        except Exception as err:  # a dead kernel (out of memory), a timeout, helpers not from the install
             record["error"] = f"{type(err).__name__}: {err}"[:500]
         record["seconds"] = round(time.perf_counter() - start, 1)
         peaks = {}
@@ -207,9 +229,11 @@ def format_table(records: list[dict]) -> str:
 
 
 def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None = None, folder: Path = NOTEBOOKS, out: Path = ARTIFACTS,
-             solutions: bool | None = None, dry: bool = False) -> dict:
+             solutions: bool | None = None, dry: bool = False, learner: "learner_path.LearnerPath | None" = None) -> dict:
     """Run the notebooks in hub mode against ``cache``; write ``out/rehearsal.json``; return the report.
-    ``solutions``: run the exercises' solutions too (default: on a GPU only); ``dry``: see ``run_notebook``."""
+    ``solutions``: run the exercises' solutions too (default: on a GPU only); ``dry``: see ``run_notebook``;
+    ``learner``: run in that environment (the install cell included; the first notebook's twice), then ``TINY_TOO``
+    in tiny mode."""
     import torch
 
     gpu = torch.cuda.is_available()
@@ -226,26 +250,35 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
     if not gpu and not dry:
         os.environ[QUICK_ENV] = "1"
     paths = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
+    runs = [(path, "hub") for path in paths] + [(path, "tiny") for path in paths if learner is not None and path.name[:2] in TINY_TOO]
     records = []
-    with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder
-        for path in paths:
-            if path.name[:2] in HUB_INDEPENDENT and not only:
+    with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder, nor the clone
+        for path, mode in runs:
+            if mode == "hub" and path.name[:2] in HUB_INDEPENDENT and not only:
                 records.append({"notebook": path.name, "ok": True, "skipped": HUB_INDEPENDENT[path.name[:2]], "seconds": 0.0, "peak_rss_gb": None,
                                 "peak_gpu_gb": None, "parameters": {}, "error": None, "over_budget": []})
                 print(f"{path.name:<32} skipped: {HUB_INDEPENDENT[path.name[:2]]}", flush=True)
                 continue
+            os.environ["CONTROLNET_TUTORIAL_MODE"] = mode
             # On a CPU the solutions are left out to keep CI within its budget: make test runs them (tiny mode).
-            record = run_notebook(path, parameters_for(path.name, parameters), Path(workdir), out / "rehearsal" / path.name,
-                                  skip_solutions=not (gpu if solutions is None else solutions), dry=dry)
+            name = path.name if mode == "hub" else f"{path.name} (tiny)"
+            record = run_notebook(path, parameters_for(path.name, parameters) if mode == "hub" else {}, Path(workdir),
+                                  out / "rehearsal" / (path.name if mode == "hub" else f"tiny-{path.name}"),
+                                  skip_solutions=not (gpu if solutions is None else solutions), dry=dry, learner=learner,
+                                  install_twice=learner is not None and not records)
+            record["notebook"], record["mode"] = name, mode
             record["over_budget"] = over_budget(record)
             records.append(record)
             status = "ok" if record["ok"] and not record["over_budget"] else "FAILED"
-            print(f"{path.name:<32} {status:<7} {record['seconds']:7.1f} s  peak RSS {record['peak_rss_gb']:5.2f} GB"
+            print(f"{name:<32} {status:<7} {record['seconds']:7.1f} s  peak RSS {record['peak_rss_gb']:5.2f} GB"
                   + ("" if record["peak_gpu_gb"] is None else f"  GPU {record['peak_gpu_gb']:5.2f} GB")
                   + (f"  {record['error']}" if record["error"] else "") + "".join(f"  {p}" for p in record["over_budget"]), flush=True)
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "mode": "hub (offline, Hub-shaped cache with random weights at full size)",
+        "mode": "hub (offline, Hub-shaped cache with random weights at full size)" + (f"; {', '.join(TINY_TOO)} in tiny mode too" if learner else ""),
+        "learner_path": None if learner is None else {"clone": "a clean clone, the repository's address redirected to it",
+                                                     "install": "each notebook's Colab install cell, non-editable, into a fresh environment",
+                                                     "helpers": next((r["install"]["helpers"] for r in records if r.get("install")), None)},
         "cache": str(cache),
         "device": torch.cuda.get_device_name(0) if gpu else f"cpu ({os.cpu_count()} cores)",
         "python": platform.python_version(),
@@ -265,12 +298,13 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .hub_cache import default_root, write_hub_cache
+    from helpers.hub_cache import default_root, write_hub_cache
 
-    parser = argparse.ArgumentParser(prog="python -m helpers.rehearse", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/rehearse.py", description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=None, help="a Hub-shaped cache (default: written by helpers.hub_cache)")
     parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,03")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
+    parser.add_argument("--in-place", action="store_true", help="leave the learner's path out: the notebooks in this environment's kernel")
     parser.add_argument("--count-work", action="store_true",
                         help=f"run the notebooks' own steps and sweeps (small pictures), solutions included, the full-size UNet and ControlNets "
                              f"counted but answering zeros, and save the work to {WORK_FILE.relative_to(ROOT)}")
@@ -286,12 +320,20 @@ def main(argv: list[str] | None = None) -> int:
         for item in args.set:
             name, _, value = item.partition("=")
             parameters["*"][name] = ast.literal_eval(value)
-    if args.count_work:
-        report = rehearse(cache, args.only.split(",") if args.only else None, COUNT_PARAMETERS, solutions=True, dry=True)
+    only = args.only.split(",") if args.only else None
+    if args.count_work:  # the counts need the calls, not the install: in place
+        report = rehearse(cache, only, COUNT_PARAMETERS, solutions=True, dry=True)
         if report["ok"]:
             save_work(report)
+    elif args.in_place:
+        report = rehearse(cache, only, parameters)
     else:
-        report = rehearse(cache, args.only.split(",") if args.only else None, parameters)
+        with tempfile.TemporaryDirectory(prefix="learner-path-") as workdir:
+            begun = time.perf_counter()
+            learner = learner_path.prepare(Path(workdir))
+            learner_path.activate(learner)
+            print(f"learner's path ready in {time.perf_counter() - begun:.0f} s: a clean clone, a fresh environment, kernel {learner.kernel!r}", flush=True)
+            report = rehearse(cache, only, parameters, learner=learner)
     print(f"rehearsal took {time.perf_counter() - start:.0f} s")
     return 0 if report["ok"] else 1
 
