@@ -53,6 +53,12 @@ def environment_report(check_hub: bool = True) -> list[Check]:
     for package in OPTIONAL_PACKAGES:
         version = _version(package)
         checks.append(Check(package, "ok" if version else "optional", version or "not installed (optional; SDPA is used)"))
+    from .files import models_dir
+    from .worlds import WORLDS
+
+    missing = [str(folder) for world in WORLDS.values() for folder in (world.base_dir, world.controlnet_dir) if not folder.is_dir()]
+    checks.append(Check("tiny models", "missing" if missing else "ok",
+                        f"not found: {', '.join(missing)} (reinstall the package)" if missing else f"{', '.join(WORLDS)} in {models_dir()}"))
     try:
         import torch
 

@@ -153,3 +153,14 @@ def test_prefetch_knows_every_condition_and_refuses_others(monkeypatch, capsys):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     assert prefetch.main(["--conditions", "canny"]) == 1  # offline: a clear message and exit status 1, no traceback
     assert "not reachable" in capsys.readouterr().err
+
+
+def test_install_check_says_where_the_tiny_models_are_and_when_they_are_missing(monkeypatch):
+    from helpers import check, worlds
+    from helpers.files import models_dir
+
+    line = next(c for c in check.environment_report(check_hub=False) if c.name == "tiny models")
+    assert line.status == "ok" and line.detail == f"circles, shapes, shape-colours in {models_dir()}"
+    monkeypatch.setattr(worlds, "MODELS", models_dir() / "nowhere")
+    line = next(c for c in check.environment_report(check_hub=False) if c.name == "tiny models")
+    assert line.status == "missing" and "nowhere/circles-base" in line.detail and "reinstall the package" in line.detail

@@ -256,7 +256,7 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
         for path, mode in runs:
             if mode == "hub" and path.name[:2] in HUB_INDEPENDENT and not only:
                 records.append({"notebook": path.name, "ok": True, "skipped": HUB_INDEPENDENT[path.name[:2]], "seconds": 0.0, "peak_rss_gb": None,
-                                "peak_gpu_gb": None, "parameters": {}, "error": None, "over_budget": []})
+                                "peak_gpu_gb": None, "parameters": {}, "error": None, "over_budget": [], "mode": "hub"})
                 print(f"{path.name:<32} skipped: {HUB_INDEPENDENT[path.name[:2]]}", flush=True)
                 continue
             os.environ["CONTROLNET_TUTORIAL_MODE"] = mode
