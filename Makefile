@@ -47,8 +47,9 @@ test: setup browser
 # and segmentation ControlNets at full size, random weights (one ControlNet file, hard-linked), written by
 # helpers.hub_cache, ~7 GB in ~/.cache/controlnet-tutorial); time and
 # peak memory per notebook in artifacts/rehearsal.json. Fails when a notebook fails or breaks a budget.
+REHEARSE_ARGS ?=
 rehearse: setup
-	$(BIN)/python tools/rehearse.py
+	$(BIN)/python tools/rehearse.py $(REHEARSE_ARGS)
 
 # Debian's Chromium for the real-browser test (skipped with a reason where it cannot be installed).
 browser:

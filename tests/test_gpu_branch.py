@@ -79,3 +79,21 @@ def test_gpu_switches_can_leave_the_controlnet_unfused(own_pipe):
     assert done == ["attention: SDPA with fused QKV projections (UNet, VAE)"]
     assert not any(layer.fused_projections for layer in attention_layers(own_pipe.controlnet))
     assert all(layer.fused_projections for layer in attention_layers(own_pipe.unet))
+
+
+def test_the_recommended_recipe_takes_the_gpu_branch_on_a_cuda_device(own_pipe, control, monkeypatch):
+    """``apply_recommended_recipe`` decides by ``pipe.device``: reported as CUDA here, it must apply the GPU switches
+    (the branch that crashed on every GPU when the ControlNet's fusing failed), then the pipeline still draws."""
+    from diffusers import DiffusionPipeline, PNDMScheduler
+
+    from helpers.optimizations import apply_recommended_recipe
+
+    before = picture(own_pipe, control)
+    own_pipe.scheduler = PNDMScheduler.from_config(own_pipe.scheduler.config)
+    with monkeypatch.context() as gpu:
+        gpu.setattr(DiffusionPipeline, "device", property(lambda self: torch.device("cuda")))
+        done = apply_recommended_recipe(own_pipe, compile=False, verbose=False)
+    assert done[0] == "scheduler: UniPCMultistepScheduler (use 20 steps)"
+    assert done[1].startswith("attention: SDPA with fused QKV projections (UNet, VAE, ControlNet: ")
+    assert all(layer.fused_projections for layer in attention_layers(own_pipe.controlnet))
+    assert np.abs(picture(own_pipe, control) - before).max() <= 1

@@ -229,11 +229,12 @@ def format_table(records: list[dict]) -> str:
 
 
 def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None = None, folder: Path = NOTEBOOKS, out: Path = ARTIFACTS,
-             solutions: bool | None = None, dry: bool = False, learner: "learner_path.LearnerPath | None" = None) -> dict:
+             solutions: bool | None = None, dry: bool = False, learner: "learner_path.LearnerPath | None" = None,
+             modes: tuple[str, ...] = ("hub", "tiny")) -> dict:
     """Run the notebooks in hub mode against ``cache``; write ``out/rehearsal.json``; return the report.
     ``solutions``: run the exercises' solutions too (default: on a GPU only); ``dry``: see ``run_notebook``;
     ``learner``: run in that environment (the install cell included; the first notebook's twice), then ``TINY_TOO``
-    in tiny mode."""
+    in tiny mode; ``modes``: ``("hub",)`` or ``("tiny",)`` for one of the two passes (CI runs them side by side)."""
     import torch
 
     gpu = torch.cuda.is_available()
@@ -250,7 +251,8 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
     if not gpu and not dry:
         os.environ[QUICK_ENV] = "1"
     paths = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
-    runs = [(path, "hub") for path in paths] + [(path, "tiny") for path in paths if learner is not None and path.name[:2] in TINY_TOO]
+    runs = [(path, "hub") for path in paths if "hub" in modes]
+    runs += [(path, "tiny") for path in paths if "tiny" in modes and learner is not None and path.name[:2] in TINY_TOO]
     records = []
     with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder, nor the clone
         for path, mode in runs:
@@ -305,12 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,03")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
     parser.add_argument("--in-place", action="store_true", help="leave the learner's path out: the notebooks in this environment's kernel")
+    parser.add_argument("--pass", dest="passes", choices=("hub", "tiny", "both"), default="both",
+                        help="the learner's path: every notebook in hub mode, 06 and 07 in tiny mode, or both (default)")
+    parser.add_argument("--out", type=Path, default=ARTIFACTS, help="where rehearsal.json and the executed notebooks go")
     parser.add_argument("--count-work", action="store_true",
                         help=f"run the notebooks' own steps and sweeps (small pictures), solutions included, the full-size UNet and ControlNets "
                              f"counted but answering zeros, and save the work to {WORK_FILE.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    cache = args.cache or write_hub_cache(default_root("full"))
+    tiny_only = args.passes == "tiny" and not args.count_work and not args.in_place  # needs no Hub-shaped cache
+    cache = args.cache or (default_root("full") if tiny_only else write_hub_cache(default_root("full")))
     print(f"Hub-shaped cache ready in {time.perf_counter() - start:.0f} s: {cache}", flush=True)
     parameters = None
     if args.set:
@@ -322,18 +328,19 @@ def main(argv: list[str] | None = None) -> int:
             parameters["*"][name] = ast.literal_eval(value)
     only = args.only.split(",") if args.only else None
     if args.count_work:  # the counts need the calls, not the install: in place
-        report = rehearse(cache, only, COUNT_PARAMETERS, solutions=True, dry=True)
+        report = rehearse(cache, only, COUNT_PARAMETERS, out=args.out, solutions=True, dry=True)
         if report["ok"]:
             save_work(report)
     elif args.in_place:
-        report = rehearse(cache, only, parameters)
+        report = rehearse(cache, only, parameters, out=args.out)
     else:
         with tempfile.TemporaryDirectory(prefix="learner-path-") as workdir:
             begun = time.perf_counter()
             learner = learner_path.prepare(Path(workdir))
             learner_path.activate(learner)
             print(f"learner's path ready in {time.perf_counter() - begun:.0f} s: a clean clone, a fresh environment, kernel {learner.kernel!r}", flush=True)
-            report = rehearse(cache, only, parameters, learner=learner)
+            modes = ("hub", "tiny") if args.passes == "both" else (args.passes,)
+            report = rehearse(cache, only, parameters, out=args.out, learner=learner, modes=modes)
     print(f"rehearsal took {time.perf_counter() - start:.0f} s")
     return 0 if report["ok"] else 1
 
