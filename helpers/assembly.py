@@ -11,15 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEDULER_CONFIG = dict(  # SD1.5's scheduler config (PNDM), so swapping in UniPC works as with SD1.5
-    beta_start=0.00085,
-    beta_end=0.012,
-    beta_schedule="scaled_linear",
-    num_train_timesteps=1000,
-    set_alpha_to_one=False,
-    skip_prk_steps=True,
-    steps_offset=1,
-)
+from .sd15 import SCHEDULER_CONFIG  # SD1.5's schedule, so swapping in UniPC works as with SD1.5
 
 
 def assemble_pipeline(vae, text_encoder, tokenizer, unet, scheduler: Any = "unipc", controlnet=None):

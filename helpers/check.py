@@ -6,14 +6,29 @@ Run ``python -m helpers.check`` before a workshop, or call ``environment_report(
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "opencv-python-headless", "ipywidgets", "ipycanvas")
+DISTRIBUTION = "controlnet-tutorial"
 OPTIONAL_PACKAGES = ("xformers",)
 
+
+def required_packages() -> dict[str, str]:
+    """This package's own dependencies, name -> version specifier (pyproject.toml's ``dependencies`` as the installed
+    metadata records them; extras left out), so the check and the install never disagree."""
+    lines = importlib.metadata.requires(DISTRIBUTION) or []
+    found = (re.match(r"([A-Za-z0-9_.-]+)\s*(?:\[[^]]*\])?\s*\(?([^;)]*)", line) for line in lines if "extra ==" not in line)
+    return {m.group(1): m.group(2).strip() for m in found}
+
+
+def satisfies(version: str, specifier: str) -> bool:
+    """``version`` within ``specifier`` (PEP 440, through ``packaging``, which transformers requires)."""
+    from packaging.specifiers import SpecifierSet
+
+    return not specifier or SpecifierSet(specifier).contains(version, prereleases=True)
 
 
 @dataclass(frozen=True)
@@ -47,9 +62,19 @@ def environment_report(check_hub: bool = True) -> list[Check]:
             sys.version.split()[0],
         )
     ]
-    for package in REQUIRED_PACKAGES:
+    try:
+        required = required_packages()
+    except importlib.metadata.PackageNotFoundError:  # the code is on the path but was never installed
+        required = {}
+        checks.append(Check(DISTRIBUTION, "missing", "not installed: pip install -e . (from a clone) or the notebook's first cell"))
+    for package, specifier in required.items():
         version = _version(package)
-        checks.append(Check(package, "ok" if version else "missing", version or f"not installed: pip install {package}"))
+        if version is None:
+            checks.append(Check(package, "missing", f"not installed: pip install '{package}{specifier}'"))
+        elif not satisfies(version, specifier):
+            checks.append(Check(package, "missing", f"{version}, but this tutorial needs {specifier}: pip install '{package}{specifier}'"))
+        else:
+            checks.append(Check(package, "ok", version))
     for package in OPTIONAL_PACKAGES:
         version = _version(package)
         checks.append(Check(package, "ok" if version else "optional", version or "not installed (optional; SDPA is used)"))

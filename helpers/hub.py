@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import warnings
 from typing import TYPE_CHECKING, Iterator
 
@@ -59,7 +58,9 @@ def quiet_hub_load() -> Iterator[None]:
     Everything else (errors included) still shows."""
     loggers = [logging.getLogger(name) for name in ("huggingface_hub.hf_api", "diffusers.pipelines.pipeline_utils")]
     offline_filter = _DropOfflineNotices()
-    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    from .modes import hub_offline
+
+    offline = hub_offline()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks.*", category=UserWarning)
         if offline:

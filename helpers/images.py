@@ -204,7 +204,9 @@ def load_portrait(mode: str = "tiny", max_side: int = 512) -> Image.Image:
         try:
             return resize_for_pipeline(load_rgb_image(vermeer_path()), max_side)
         except Exception as err:  # offline, not cached, a broken download: the lesson goes on with our portrait
-            offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+            from .modes import hub_offline
+
+            offline = hub_offline()
             reason = "offline (HF_HUB_OFFLINE=1) and not in the Hugging Face cache" if offline else f"the download failed ({type(err).__name__})"
             print(
                 f"Vermeer's painting (the blog's example) is not available: {reason}. Using the bundled portrait of "

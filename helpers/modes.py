@@ -98,6 +98,15 @@ def _requested_mode() -> str:
     return raw
 
 
+def hub_offline() -> bool:
+    """Whether Hub requests are switched off: huggingface_hub's own answer (``is_offline_mode()``, from
+    ``HF_HUB_OFFLINE`` as it read it at import), or ``HF_HUB_OFFLINE`` set in this process since, which
+    ``choose_mode`` then makes the library obey (``go_offline``). The one place that reads the variable."""
+    from huggingface_hub import constants
+
+    return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in constants.ENV_VARS_TRUE_VALUES
+
+
 def go_offline() -> None:
     """Forbid Hub requests from here on, whether or not huggingface_hub is already imported."""
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -162,7 +171,7 @@ def choose_mode(verbose: bool = True, check_hub: bool = True) -> ModeChoice:
         choice = ModeChoice("tiny", f"{MODE_ENV}=tiny; small local models, nothing downloaded.")
     elif requested == "hub":
         choice = ModeChoice("hub", f"{MODE_ENV}=hub; weights come from the Hugging Face Hub (or its cache).")
-    elif _env_true("HF_HUB_OFFLINE"):
+    elif hub_offline():
         choice = ModeChoice("tiny", "HF_HUB_OFFLINE=1 is set; using small local models instead of the Hub.")
     else:
         from .devices import has_cuda

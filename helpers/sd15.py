@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import copy
 
+# SD1.5's noise schedule, as its scheduler_config.json records it (PNDM's settings included): the one copy. The random
+# tiny models, the trained worlds (helpers.train: DDPMScheduler.from_config) and the Hub-shaped cache all read it.
+SCHEDULER_CONFIG = dict(
+    beta_end=0.012,
+    beta_schedule="scaled_linear",
+    beta_start=0.00085,
+    num_train_timesteps=1000,
+    set_alpha_to_one=False,
+    skip_prk_steps=True,
+    steps_offset=1,
+)
+
 # The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
 HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 # The ControlNets for SD1.5 the notebooks use, by the condition they take (ControlNet 1.0, lllyasviel's first
@@ -115,19 +127,8 @@ SD15 = {
         "pad_token": "<|endoftext|>",
         "unk_token": "<|endoftext|>",
     },
-    "scheduler/scheduler_config.json": {
-        "_class_name": "PNDMScheduler",
-        "_diffusers_version": "0.6.0",
-        "beta_end": 0.012,
-        "beta_schedule": "scaled_linear",
-        "beta_start": 0.00085,
-        "num_train_timesteps": 1000,
-        "set_alpha_to_one": False,
-        "skip_prk_steps": True,
-        "steps_offset": 1,
-        "trained_betas": None,
-        "clip_sample": False,
-    },
+    "scheduler/scheduler_config.json": {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", **SCHEDULER_CONFIG,
+                                        "trained_betas": None, "clip_sample": False},
     "feature_extractor/preprocessor_config.json": {
         "crop_size": 224,
         "do_center_crop": True,

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-from .assembly import SCHEDULER_CONFIG, assemble_pipeline
+from .assembly import assemble_pipeline
+from .sd15 import SCHEDULER_CONFIG
 
 CACHE_ENV = "CONTROLNET_TUTORIAL_CACHE"
 TINY_FORMAT = 2  # bump when the configs below change, so old caches are not reused
@@ -172,7 +173,7 @@ def build_tiny_pipeline_parts(seed: int = 0) -> dict:
         text_encoder=text_encoder,
         tokenizer=tokenizer,
         unet=unet,
-        scheduler=PNDMScheduler(**SCHEDULER_CONFIG),
+        scheduler=PNDMScheduler.from_config(SCHEDULER_CONFIG),
         controlnet=controlnet,
     )
 

@@ -66,10 +66,12 @@ def tokenize(tokenizer, prompts: list[str]) -> torch.Tensor:
 
 
 def noise_scheduler():
-    """Stable Diffusion's training noise schedule (scaled-linear betas, 1000 steps)."""
+    """Stable Diffusion's training noise schedule (scaled-linear betas, 1000 steps: ``sd15.SCHEDULER_CONFIG``)."""
     from diffusers import DDPMScheduler
 
-    return DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
+    from .sd15 import SCHEDULER_CONFIG
+
+    return DDPMScheduler.from_config(SCHEDULER_CONFIG)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -32,8 +32,13 @@ def test_cuda_without_gpu_is_explained():
 
 @pytest.fixture
 def clean_env(monkeypatch):
+    """Online as far as this process knows: the variable off, and huggingface_hub's flag too (make test starts with
+    HF_HUB_OFFLINE=1, which the library read at import). Both are restored after the test."""
+    import huggingface_hub.constants
+
     monkeypatch.delenv(MODE_ENV, raising=False)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # restored after the test, whatever choose_mode sets
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
     return monkeypatch
 
 
@@ -123,3 +128,40 @@ def test_quick_gives_the_short_value_only_in_ci_runs(monkeypatch):
     assert modes.quick(2000, 40) == 2000 and modes.quick([2, 3], [2]) == [2, 3]
     monkeypatch.delenv(modes.QUICK_ENV)
     assert modes.quick(2000, 40) == 2000
+
+
+def test_hub_offline_is_huggingface_hubs_answer_or_the_variable_set_since(monkeypatch):
+    from huggingface_hub import constants
+
+    from helpers.modes import hub_offline
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert not hub_offline()
+    for value, expected in [("1", True), ("yes", True), ("ON", True), ("0", False), ("", False), ("offline", False)]:
+        monkeypatch.setenv("HF_HUB_OFFLINE", value)
+        assert hub_offline() is expected, value
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # what the library read at import stands
+    assert hub_offline()
+
+
+def test_one_noise_schedule_for_sd15_the_tiny_models_and_training():
+    import json
+
+    import torch
+    from diffusers import DDPMScheduler
+
+    from helpers.sd15 import SCHEDULER_CONFIG, configs
+    from helpers.train import noise_scheduler
+
+    saved = configs("full")[0]["scheduler/scheduler_config.json"]
+    assert {k: saved[k] for k in SCHEDULER_CONFIG} == SCHEDULER_CONFIG
+    # the shipped models were trained with DDPMScheduler(0.00085, 0.012, "scaled_linear", 1000): the same noise
+    trained_with = DDPMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
+    assert torch.equal(noise_scheduler().alphas_cumprod, trained_with.alphas_cumprod)
+    from helpers.files import models_dir
+
+    shipped = json.loads((models_dir() / "shapes-base" / "scheduler" / "scheduler_config.json").read_text())
+    assert {k: shipped[k] for k in ("beta_start", "beta_end", "beta_schedule", "num_train_timesteps")} == {
+        k: SCHEDULER_CONFIG[k] for k in ("beta_start", "beta_end", "beta_schedule", "num_train_timesteps")}

@@ -164,3 +164,21 @@ def test_install_check_says_where_the_tiny_models_are_and_when_they_are_missing(
     monkeypatch.setattr(worlds, "MODELS", models_dir() / "nowhere")
     line = next(c for c in check.environment_report(check_hub=False) if c.name == "tiny models")
     assert line.status == "missing" and "nowhere/circles-base" in line.detail and "reinstall the package" in line.detail
+
+
+def test_install_check_reads_pyprojects_dependencies_and_their_versions(monkeypatch):
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    from helpers import check
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    expected = {Requirement(line).name: str(Requirement(line).specifier) for line in project["dependencies"]}
+    assert {name: str(Requirement(name + spec).specifier) for name, spec in check.required_packages().items()} == expected
+    real_version = check._version
+    monkeypatch.setattr(check, "_version", lambda name: "0.41.0" if name == "diffusers" else None if name == "tqdm" else real_version(name))
+    lines = {c.name: c for c in check.environment_report(check_hub=False)}
+    assert lines["diffusers"].status == "missing" and lines["diffusers"].detail == "0.41.0, but this tutorial needs ==0.42.1: pip install 'diffusers==0.42.1'"
+    assert lines["tqdm"].status == "missing" and lines["tqdm"].detail == "not installed: pip install 'tqdm>=4.66'"
+    assert lines["torch"].status == "ok"  # a local build label (+cpu, +cu128) satisfies >=2.6
