@@ -8,6 +8,9 @@ of data in the wheel: the tiny models are what makes tiny mode work offline, and
 the package and has no clone beside it would otherwise find nothing (a learner's Colab runtime has no
 checkout; a copy found relative to ``__file__`` is not there after a non-editable install).
 
+Folders built on first use (the random tiny models, the Hub-shaped cache) are written with ``staged_folder``, so a
+half-written one is never taken as ready.
+
 The repository itself (notebooks, tools, tests) is not part of the package: ``repository_root`` finds a
 checkout for the repository's own tooling (benchmarks, rehearsal, estimates), and says clearly when there
 is none.
@@ -15,7 +18,11 @@ is none.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 
 class NoCheckoutError(RuntimeError):
@@ -45,3 +52,29 @@ def repository_root() -> Path:
             "with `pip install -e .`."
         )
     return root
+
+
+def is_ready(root: Path) -> bool:
+    """Whether ``staged_folder`` finished writing ``root``."""
+    return (Path(root) / "READY").exists()
+
+
+@contextlib.contextmanager
+def staged_folder(root: Path, note: str) -> Iterator[Path]:
+    """Write the folder ``root`` in one step: yield a staging folder beside it to fill; when the block ends, mark it
+    ``READY`` (with ``note``) and rename it to ``root``, so a reader never takes a half-written folder as ready. If
+    another process finished ``root`` first, its folder stands and this one is dropped; on an error nothing stays."""
+    root = Path(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
+    try:
+        yield staging
+        (staging / "READY").write_text(note + "\n")
+        staging.rename(root)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not is_ready(root):
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

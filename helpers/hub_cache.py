@@ -24,12 +24,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from .files import is_ready, staged_folder
 from .sd15 import CLIP_VOCAB_SIZE, HUB_BASE_MODEL, HUB_CONTROLNET, HUB_CONTROLNETS, SCALES, configs
 from .tiny import cache_dir, write_clip_tokenizer_files
 
@@ -106,11 +106,15 @@ def write_hub_cache(root: Path, scale: str = "full", seed: int = 0) -> Path:
     Written to a staging folder first and renamed: a half-written cache is never taken as ready.
     """
     root = Path(root)
-    if (root / "READY").exists():
+    if is_ready(root):
         return root
+    with staged_folder(root, f"helpers.hub_cache, scale {scale}, seed {seed}: random weights, real layout and configs") as staging:
+        _write_repositories(staging, scale, seed)
+    return root
+
+
+def _write_repositories(staging: Path, scale: str, seed: int) -> None:
     sd15_files, controlnet_files = configs(scale)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
     snapshots = {}
     for repo_id in (HUB_BASE_MODEL, *HUB_CONTROLNETS.values()):
         revision = _revision(repo_id, scale)
@@ -128,12 +132,6 @@ def write_hub_cache(root: Path, scale: str = "full", seed: int = 0) -> Path:
                 os.link(weights, snapshots[repo_id] / "diffusion_pytorch_model.safetensors")
             except OSError:
                 shutil.copyfile(weights, snapshots[repo_id] / "diffusion_pytorch_model.safetensors")
-    (staging / "READY").write_text(f"helpers.hub_cache, scale {scale}, seed {seed}: random weights, real layout and configs\n")
-    try:
-        staging.rename(root)
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
-    return root
 
 
 def default_root(scale: str = "full") -> Path:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
 import torch
 
 from .assembly import assemble_pipeline
+from .files import is_ready, staged_folder
 from .sd15 import SCHEDULER_CONFIG
 
 CACHE_ENV = "CONTROLNET_TUTORIAL_CACHE"
@@ -199,17 +199,11 @@ def ensure_tiny_models(root: Path | None = None, seed: int = 0) -> tuple[Path, P
     """
     root = Path(root) if root is not None else cache_dir() / f"tiny-{_fingerprint()}-seed{seed}"
     base_dir, controlnet_dir = root / "stable-diffusion", root / "controlnet-canny"
-    if (root / "READY").exists():
+    if is_ready(root):
         return base_dir, controlnet_dir
     parts = build_tiny_pipeline_parts(seed)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
     controlnet = parts.pop("controlnet")
-    assemble_pipeline(**parts).save_pretrained(staging / "stable-diffusion", safe_serialization=True)
-    controlnet.save_pretrained(staging / "controlnet-canny", safe_serialization=True)
-    (staging / "READY").write_text("built by helpers.tiny.ensure_tiny_models\n")
-    try:
-        staging.rename(root)  # atomic: a half-written cache is never seen as ready
-    except OSError:  # another process finished first
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(root, "built by helpers.tiny.ensure_tiny_models") as staging:
+        assemble_pipeline(**parts).save_pretrained(staging / base_dir.name, safe_serialization=True)
+        controlnet.save_pretrained(staging / controlnet_dir.name, safe_serialization=True)
     return base_dir, controlnet_dir

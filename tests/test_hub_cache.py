@@ -193,3 +193,21 @@ def test_readme_states_the_measured_budgets_and_figures():
 
     assert f"**{cpu_hub_seconds_per_image():.0f} s**" in readme
     assert "compute capability 8.0" in readme and "is_bf16_supported()" in readme
+
+
+def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path):
+    from helpers.files import is_ready, staged_folder
+
+    root = tmp_path / "cache"
+    with pytest.raises(RuntimeError, match="interrupted"):
+        with staged_folder(root, "test") as staging:
+            (staging / "half.bin").write_bytes(b"x")
+            raise RuntimeError("interrupted")
+    assert not root.exists() and list(tmp_path.iterdir()) == []  # nothing half-written stays
+    with staged_folder(root, "first") as staging:
+        (staging / "whole.bin").write_bytes(b"x")
+    assert is_ready(root) and (root / "whole.bin").exists() and (root / "READY").read_text() == "first\n"
+    with staged_folder(root, "second") as staging:  # another process finished first: its folder stands
+        (staging / "other.bin").write_bytes(b"y")
+    assert (root / "READY").read_text() == "first\n" and not (root / "other.bin").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]

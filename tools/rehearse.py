@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from unittest import mock
 
 from helpers.estimates import WORK_COUNTER, WORK_FILE, WORK_PROBE, save_work
 from helpers.modes import QUICK_ENV
@@ -239,22 +240,19 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
 
     gpu = torch.cuda.is_available()
     parameters = (GPU_PARAMETERS if gpu else CPU_PARAMETERS) if parameters is None else parameters
-    os.environ.update(
-        CONTROLNET_TUTORIAL_MODE="hub",
-        HF_HUB_OFFLINE="1",
-        HF_HUB_CACHE=str(cache),
-        TRANSFORMERS_VERBOSITY="error",
-    )
-    # CI's short settings (helpers.modes.quick) on a CPU only: a GPU rehearsal and the count of a learner's work
-    # (--count-work) run the notebooks as a learner does.
-    os.environ.pop(QUICK_ENV, None)
-    if not gpu and not dry:
-        os.environ[QUICK_ENV] = "1"
+    # The kernels inherit this process's environment: set for the rehearsal, put back exactly afterwards. CI's short
+    # settings (helpers.modes.quick) on a CPU only: a GPU rehearsal and the count of a learner's work (--count-work)
+    # run the notebooks as a learner does.
+    settings = {"CONTROLNET_TUTORIAL_MODE": "hub", "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(cache), "TRANSFORMERS_VERBOSITY": "error"}
+    short = not gpu and not dry
     paths = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
     runs = [(path, "hub") for path in paths if "hub" in modes]
     runs += [(path, "tiny") for path in paths if "tiny" in modes and learner is not None and path.name[:2] in TINY_TOO]
     records = []
-    with tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder, nor the clone
+    with mock.patch.dict(os.environ, {**settings, **({QUICK_ENV: "1"} if short else {})}), \
+            tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder, nor the clone
+        if not short:
+            os.environ.pop(QUICK_ENV, None)
         for path, mode in runs:
             if mode == "hub" and path.name[:2] in HUB_INDEPENDENT and not only:
                 records.append({"notebook": path.name, "ok": True, "skipped": HUB_INDEPENDENT[path.name[:2]], "seconds": 0.0, "peak_rss_gb": None,
