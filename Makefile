@@ -38,6 +38,7 @@ TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSIT
 TEST_WORKERS ?= 2
 
 test: setup browser
+	$(BIN)/ruff check helpers tools tests conftest.py
 	$(TEST_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider --durations=12 \
 		-n $(TEST_WORKERS) --dist loadfile
 

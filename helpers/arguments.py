@@ -86,7 +86,8 @@ def one_or_each(name: str, value: Any, count: int, check: Callable[[str, Any], A
     """One value for all, or a list/tuple of exactly ``count`` (one per ``what``), each passed through ``check``."""
     if isinstance(value, (list, tuple)):
         if len(value) != count:
-            raise ArgumentError(f"{name} has {len(value)} values but there are {count} {what}: give one value, or one per {what[:-1] if what.endswith('s') else what}.")
+            one = what[:-1] if what.endswith("s") else what
+            raise ArgumentError(f"{name} has {len(value)} values but there are {count} {what}: give one value, or one per {one}.")
         return [check(f"{name}[{i}]", item) for i, item in enumerate(value)]
     return check(name, value)
 

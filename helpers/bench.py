@@ -30,7 +30,6 @@ from pathlib import Path
 from .files import data_dir
 from .measure import PROMPT, ci_notebooks, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
 
-
 # ---------------------------------------------------------------------------------------------------
 # Recipes
 # ---------------------------------------------------------------------------------------------------
@@ -174,7 +173,7 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
             step_flops[resolution] = flops_per_step(pipe, resolution)
         flops_per_image = step_flops[resolution] * result.steps  # the VAE and text encoder are left out
         result.peak_fraction = flops_per_image / result.seconds_per_image / max(peaks.values())
-        del pipe
+        pipe = None  # free the models before the next recipe
     except Exception as err:  # one failing recipe must not lose the others' figures
         result.status = f"failed: {type(err).__name__}: {str(err).splitlines()[0][:200]}"
     finally:

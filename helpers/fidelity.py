@@ -66,7 +66,8 @@ def canny_fidelity(picture: Image.Image, control: Image.Image, low: int = 100, h
     """Canny ``picture`` with the control's thresholds (``low``, ``high``) and score it against ``control``,
     the Canny control image the pipeline was given (white edges on black)."""
     if picture.size != control.size:
-        raise ValueError(f"The picture is {picture.size[0]}x{picture.size[1]} but the control is {control.size[0]}x{control.size[1]}: generate at the control's size.")
+        raise ValueError(f"The picture is {picture.size[0]}x{picture.size[1]} but the control is {control.size[0]}x{control.size[1]}: "
+                         "generate at the control's size.")
     return edge_f1(canny_edges(picture, low, high) > 0, edge_map(control), tolerance_px)
 
 

@@ -141,7 +141,8 @@ def default_root(scale: str = "full") -> Path:
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(prog="python -m helpers.hub_cache", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=None, help="the HF_HUB_CACHE folder to write (default: hub-rehearsal-<scale>-v<format> in the tutorial cache)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="the HF_HUB_CACHE folder to write (default: hub-rehearsal-<scale>-v<format> in the tutorial cache)")
     parser.add_argument("--scale", choices=SCALES, default="full")
     args = parser.parse_args(argv)
     root = args.root or default_root(args.scale)

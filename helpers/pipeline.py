@@ -14,12 +14,12 @@ from PIL import Image
 
 from .devices import pick_device, pick_dtype
 from .hub import quiet_hub_load, require_hub_weights, safety_checker_note
-from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
 from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning
+from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
 from .worlds import WORLDS
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
-    from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
+    from diffusers import StableDiffusionControlNetPipeline
 
 # What hub mode downloads (float32 safetensors): UNet 3.44 GB, ControlNet 1.45, safety checker 1.22, text
 # encoder 0.49, VAE 0.33. tests/test_hub_cache.py recomputes it from the real configs.
@@ -62,7 +62,8 @@ def model_sources(mode: str, tiny_model: str = "random") -> tuple[str, str]:
         world = WORLDS[tiny_model]
         for folder in (world.base_dir, world.controlnet_dir):
             if not folder.exists():
-                raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall from the repository, or retrain it (data/models/MODEL_CARD.md).")
+                raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall the package, "
+                                        "or retrain it (data/models/MODEL_CARD.md).")
         return str(world.base_dir), str(world.controlnet_dir)
     if mode == "tiny":
         from .tiny import ensure_tiny_models
@@ -155,7 +156,8 @@ def checked_arguments(pipe, prompt, control_image, negative_prompt, seed, steps,
     nets = len(getattr(pipe.controlnet, "nets", [None]))
     if nets > 1:
         if not isinstance(control_image, (list, tuple)) or len(control_image) != nets:
-            raise check.ArgumentError(f"control_image must be a list of {nets} images, one per ControlNet of this pipeline (in the order of pipe.controlnet.nets).")
+            raise check.ArgumentError(f"control_image must be a list of {nets} images, one per ControlNet of this pipeline "
+                                      "(in the order of pipe.controlnet.nets).")
         controls = [check.control_image(f"control_image[{i}]", image) for i, image in enumerate(control_image)]
     elif isinstance(control_image, (list, tuple)):
         raise check.ArgumentError(f"control_image must be one image: this pipeline has one ControlNet (a list of {len(control_image)} was given).")

@@ -57,7 +57,8 @@ class Shape:
             return [(self.cx + self.radius * math.cos(a), self.cy + self.radius * math.sin(a)) for a in (-math.pi / 2, math.pi / 6, 5 * math.pi / 6)]
         if self.kind == "star":
             radii = [self.radius if i % 2 == 0 else self.radius * 0.45 for i in range(10)]
-            return [(self.cx + r * math.cos(-math.pi / 2 + i * math.pi / 5), self.cy + r * math.sin(-math.pi / 2 + i * math.pi / 5)) for i, r in enumerate(radii)]
+            angles = [-math.pi / 2 + i * math.pi / 5 for i in range(len(radii))]
+            return [(self.cx + r * math.cos(a), self.cy + r * math.sin(a)) for a, r in zip(angles, radii)]
         raise ValueError(f"{self.kind!r} has no polygon; kinds: {KINDS}.")
 
 

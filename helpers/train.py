@@ -33,7 +33,8 @@ import torch.nn.functional as F
 
 from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
 from .modes import quick
-from .worlds import CIRCLES, CONTROLNET_LR, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands, world as world_named
+from .worlds import CIRCLES, CONTROLNET_LR, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands
+from .worlds import world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
 # Classifier-free guidance for sampling. Training curves use 3.0 (as the shipped reference curve). For the

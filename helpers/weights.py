@@ -21,7 +21,8 @@ def weights_file(source: str, subfolder: str | None = None, filename: str = "dif
     return hf_hub_download(source, filename, subfolder=subfolder)
 
 
-_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
+_SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64,
+                       "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
 
 
 def saved_tensors(path: str):
@@ -49,5 +50,6 @@ def differs_from_saved(model: torch.nn.Module, source: str, subfolder: str | Non
     """Names of ``model``'s tensors that are not bit-identical (``torch.equal``, same dtype) to the saved
     weights it was loaded from, or missing there; ``[]`` when nothing changed. One tensor in memory at a time."""
     state = model.state_dict()
-    unchanged = {name for name, saved in saved_tensors(weights_file(source, subfolder)) if name in state and state[name].dtype == saved.dtype and torch.equal(state[name], saved)}
+    unchanged = {name for name, saved in saved_tensors(weights_file(source, subfolder))
+                 if name in state and state[name].dtype == saved.dtype and torch.equal(state[name], saved)}
     return [name for name in state if name not in unchanged]

@@ -241,7 +241,9 @@ class CircleDrawer:
         circle = Circle(self.x.value, self.y.value, self.radius.value, self.fill.value, self.background.value)
         _, self.control = render(circle)
         self.image = generate_circles(self.pipe, [circle], [self.control], guidance=CIRCLES.controlnet_guidance, noise_seed=self.seed.value)[0]
-        big = lambda a: Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)
+        def big(a):
+            return Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)
+
         self.outline_picture.value, self.picture.value = to_png(big(self.control)), to_png(big(self.image))
         self.status.value = f"prompt: <i>{circle.prompt}</i>"
 
@@ -267,13 +269,16 @@ class ShapeDrawer:
         size is None or whole_number("size", size, 8, 2048)
         self.pipe, self.guidance_scale, self.steps, self.size, self.scale = pipe, guidance_scale, steps, size, scale
         self.result, self.error = None, None
-        slider = lambda value, low, high, name: widgets.FloatSlider(value=value, min=low, max=high, step=1, description=name, continuous_update=False,
-                                                                    layout=widgets.Layout(width="220px"))  # noqa: E731
+        def slider(value, low, high, name):
+            return widgets.FloatSlider(value=value, min=low, max=high, step=1, description=name, continuous_update=False,
+                                       layout=widgets.Layout(width="220px"))
+
         self.rows = []
         for i in range(3):
             shape = DEMO_SCENE.shapes[i] if i < len(DEMO_SCENE.shapes) else None
             self.rows.append((
-                widgets.Dropdown(options=("none",) + KINDS, value=shape.kind if shape else "none", description=f"shape {i + 1}", layout=widgets.Layout(width="190px")),
+                widgets.Dropdown(options=("none",) + KINDS, value=shape.kind if shape else "none", description=f"shape {i + 1}",
+                                 layout=widgets.Layout(width="190px")),
                 widgets.Dropdown(options=list(PALETTE), value=shape.colour if shape else "red", description="colour", layout=widgets.Layout(width="170px")),
                 slider(shape.cx if shape else SIZE / 2, 0, SIZE, "x"),
                 slider(shape.cy if shape else SIZE / 2, 0, SIZE, "y"),

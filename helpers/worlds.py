@@ -194,7 +194,8 @@ def recipe_commands(world: World, out: Path, checkpoints: Path, quick_steps: int
         elif stage == "base":
             commands.append(["base", *common, "--out", base, "--steps", steps])
         elif stage == "base_more":
-            commands.append(["base", *common, "--start-from", base, "--out", base, "--steps", steps, "--lr", str(MORE_BASE["lr"]), "--seed", str(MORE_BASE["seed"])])
+            commands.append(["base", *common, "--start-from", base, "--out", base, "--steps", steps,
+                             "--lr", str(MORE_BASE["lr"]), "--seed", str(MORE_BASE["seed"])])
         else:
             lr = ["--lr", str(CONTROLNET_LR[world.name])] if world.name in CONTROLNET_LR else []
             commands.append(["controlnet", *common, "--out", controlnet, "--steps", steps, *lr, "--validate-every", str(quick_steps or 200),

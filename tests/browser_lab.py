@@ -108,7 +108,8 @@ def open_and_run_all(browser, lab: str, name: str, timeout_s: int = 180):
     page.console_errors = []
     page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{lab}/lab/tree/{name}")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                           " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=60_000)
     # the restored workspace may show another notebook first: wait for this one, with its kernel ready
     page.wait_for_function(f"() => {{ const s = ({NOTEBOOK_STATE})(); return s && s.path === '{name}' && s.kernel === 'idle'; }}", timeout=60_000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")

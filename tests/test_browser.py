@@ -6,7 +6,12 @@ from __future__ import annotations
 import time
 
 from browser_lab import (  # noqa: F401  (lab and browser: the shared fixtures, used by name)
-    NEEDS_CHROMIUM, SHOTS, browser, lab, open_and_run_all, slider_changes_the_picture,
+    NEEDS_CHROMIUM,
+    SHOTS,
+    browser,
+    lab,
+    open_and_run_all,
+    slider_changes_the_picture,
 )
 
 pytestmark = NEEDS_CHROMIUM

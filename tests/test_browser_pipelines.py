@@ -4,7 +4,15 @@ panel (a button) and shape drawer (a slider), 06's circle drawer (a slider); eac
 from __future__ import annotations
 
 from browser_lab import (  # noqa: F401  (lab and browser: the shared fixtures, used by name)
-    NEEDS_CHROMIUM, SHOTS, browser, image_sources, lab, no_widget_errors, open_and_run_all, set_slider, slider_changes_the_picture,
+    NEEDS_CHROMIUM,
+    SHOTS,
+    browser,
+    image_sources,
+    lab,
+    no_widget_errors,
+    open_and_run_all,
+    set_slider,
+    slider_changes_the_picture,
     wait_for_new_picture,
 )
 

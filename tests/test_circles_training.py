@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -11,7 +9,6 @@ import torch
 from helpers import circles as C
 from helpers import evaluate as E
 from helpers import train as T
-from helpers import worlds as W
 
 
 def test_samples_are_deterministic_and_distinct():

@@ -181,10 +181,10 @@ def test_multi_controlnet_adds_the_residuals_and_scale_zero_switches_one_off(sha
 
 
 def test_a_hub_controlnet_without_cache_or_internet_is_a_clear_error(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
     from helpers.conditions import load_controlnet
     from helpers.modes import ModeError
-
-    import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))  # an empty cache
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # a Hub that does not answer

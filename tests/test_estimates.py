@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import json
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
-
 import rehearse  # tools/rehearse.py (tests/conftest.py puts tools/ on the path)
 
 from helpers import estimates

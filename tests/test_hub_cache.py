@@ -14,7 +14,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import torch
 
 from helpers import hub_cache, sd15
 from helpers.anatomy import zero_convolutions
@@ -41,7 +40,9 @@ def test_layout_is_the_hub_cache_layout_with_every_component(small_cache):
     components = {k for k in index if not k.startswith("_")}
     assert components == {"feature_extractor", "safety_checker", "scheduler", "text_encoder", "tokenizer", "unet", "vae"}
     assert "requires_safety_checker" not in index  # as the real one: the pipeline's default (True) applies
-    for name in ("unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors", "safety_checker/model.safetensors", "tokenizer/vocab.json", "tokenizer/merges.txt", "feature_extractor/preprocessor_config.json", "scheduler/scheduler_config.json"):
+    for name in ("unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+                 "safety_checker/model.safetensors", "tokenizer/vocab.json", "tokenizer/merges.txt", "feature_extractor/preprocessor_config.json",
+                 "scheduler/scheduler_config.json"):
         assert (base / name).is_file(), name
     controlnet = snapshot(small_cache, HUB_CONTROLNET)
     assert sorted(p.name for p in controlnet.iterdir()) == ["config.json", "diffusion_pytorch_model.safetensors"]
@@ -61,7 +62,8 @@ def test_notebook_07s_controlnets_are_in_the_cache_and_load(small_cache):
         assert (folder / "config.json").read_text() == (canny / "config.json").read_text()
         assert (folder / "diffusion_pytorch_model.safetensors").read_bytes() == (canny / "diffusion_pytorch_model.safetensors").read_bytes()
     model = ControlNetModel.from_pretrained(snapshot(small_cache, HUB_CONTROLNETS["regions"]), use_safetensors=True)
-    assert model.config.conditioning_embedding_out_channels == ControlNetModel.from_pretrained(canny, use_safetensors=True).config.conditioning_embedding_out_channels
+    reference = ControlNetModel.from_pretrained(canny, use_safetensors=True)
+    assert model.config.conditioning_embedding_out_channels == reference.config.conditioning_embedding_out_channels
 
 
 def test_small_scale_changes_sizes_only():

@@ -5,9 +5,8 @@ import json
 import os
 import subprocess
 
-import pytest
-
 import learner_path
+import pytest
 from repository import source_url
 
 

@@ -43,7 +43,8 @@ def test_the_hub_download_size_is_one_constant():
 
     for relative in ("notebooks/00_setup.ipynb", "README.md", "docs/workshop.md"):
         text = text_of(relative)
-        quoted = [m.group(1) for m in re.finditer(r"(\d+(?:\.\d+)?) GB", text) if re.search(r"download|weights|internet once", text[max(0, m.start() - 60) : m.end() + 40])]
+        quoted = [m.group(1) for m in re.finditer(r"(\d+(?:\.\d+)?) GB", text)
+                  if re.search(r"download|weights|internet once", text[max(0, m.start() - 60) : m.end() + 40])]
         quoted = [q for q in quoted if not re.search(rf"{q} GB (?:of RAM|T4|free)", text)]
         assert quoted, f"{relative} no longer quotes the download size: update this test"
         more = [m.group(1) for m in re.finditer(r"(\d+(?:\.\d+)?) GB for notebook 07", text)]

@@ -4,9 +4,9 @@ import torch
 from PIL import Image
 
 from helpers import canny_control_image, generate, resize_for_pipeline
-from helpers.devices import DeviceError
-from helpers.modes import MODE_ENV, ModeError
 from helpers.anatomy import activate_zero_convolutions, zero_convolutions
+from helpers.devices import DeviceError
+from helpers.modes import ModeError
 from helpers.optimizations import apply_optimizations
 from helpers.pipeline import load_controlnet_pipeline
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-
 import rehearse  # tools/rehearse.py
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.canny import auto_thresholds, edge_density, canny_edges, to_gray
+from helpers.canny import auto_thresholds, canny_edges, edge_density, to_gray
 from helpers.widgets import CannyExplorer, canny_preview
 
 

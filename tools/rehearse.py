@@ -108,7 +108,8 @@ class _Sampler(threading.Thread):
         self.nvidia_smi = shutil.which("nvidia-smi")
 
     def _gpu_gb(self) -> float | None:
-        out = subprocess.run([self.nvidia_smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=10).stdout
+        query = [self.nvidia_smi, "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"]
+        out = subprocess.run(query, capture_output=True, text=True, timeout=10).stdout
         used = [float(mib) for pid, mib in (line.split(",") for line in out.strip().splitlines() if "," in line) if int(pid) == self.pid]
         return sum(used) * 2**20 / 1e9 if used else None
 

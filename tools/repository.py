@@ -69,7 +69,8 @@ def install_cell(url: str) -> str:
 def badges(url: str, notebook: str) -> str:
     """The Colab and Binder badges of ``notebook`` (e.g. ``notebooks/00_setup.ipynb``)."""
     repo = slug(url)
-    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/{repo}/blob/main/{notebook}) "
+    colab = f"https://colab.research.google.com/github/{repo}/blob/main/{notebook}"
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab}) "
             f"[![Binder](https://mybinder.org/badge_logo.svg)](https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/{notebook})")
 
 
