@@ -66,7 +66,7 @@ def outline_mask(circle: Circle, size: int = SIZE) -> np.ndarray:
     return np.abs(np.hypot(x - circle.cx, y - circle.cy) - circle.radius) < 0.75
 
 
-def render(circle: Circle, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
+def picture_and_outline(circle: Circle, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     """``(target, control)``: uint8 RGB arrays (size, size, 3): the filled circle, and its outline."""
     target = np.empty((size, size, 3), dtype=np.uint8)
     target[:] = PALETTE[circle.background]
@@ -121,7 +121,7 @@ class FillCircles(PictureDataset):
 
     def sample(self, index: int) -> tuple[np.ndarray, np.ndarray, str, dict]:
         circle = sample_circle(index, self.seed, self.size)
-        target, control = render(circle, self.size)
+        target, control = picture_and_outline(circle, self.size)
         return target, control, circle.prompt, {"mask": torch.from_numpy(disc_mask(circle, self.size))}
 
 

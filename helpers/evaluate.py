@@ -154,7 +154,7 @@ class TrainingLog:
         return next((s for s, v in zip(self.val_step, self.iou) if v >= threshold), None)
 
 
-def evaluate(base_dir: Path | str | None = None, controlnet_dir: Path | str | None = None, count: int = 64, world: World = CIRCLES,
+def held_out_figures(base_dir: Path | str | None = None, controlnet_dir: Path | str | None = None, count: int = 64, world: World = CIRCLES,
              references: bool = True) -> dict:
     """The reference figures on ``count`` test examples (a seed never used in training): the VAE's ceiling,
     the base model alone (it cannot know where), the ControlNet; IoU and edge F1 each, at the world's

@@ -2,7 +2,7 @@
 
 Three stages, each a command (seeded, with a progress bar; the ControlNet stage resumable), per world
 (``helpers.worlds``: ``circles`` for notebook 06, ``shapes`` for tiny mode's pictures), each stage's steps
-and batch size from ``RECIPES``:
+and batch size from ``TRAINING_STAGES``:
 
     python -m helpers.train vae        --world shapes   # -> data/models/shapes-base/vae
     python -m helpers.train base       --world shapes   # -> data/models/shapes-base
@@ -31,9 +31,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .evaluate import TrainingLog, control_fidelity, evaluate, load_base
+from .evaluate import TrainingLog, control_fidelity, held_out_figures, load_base
 from .modes import quick
-from .worlds import CIRCLES, CONTROLNET_LR, RECIPES, VALIDATION_SEED, WORLDS, World, recipe_commands
+from .worlds import CIRCLES, CONTROLNET_LR, TRAINING_STAGES, VALIDATION_SEED, WORLDS, World, recipe_commands
 from .worlds import world as world_named
 
 BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
@@ -253,8 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("stage", choices=("vae", "base", "controlnet", "evaluate", "recipe"),
                         help="recipe: every stage of the world in order, into --out (default data/models)")
     parser.add_argument("--world", choices=tuple(WORLDS), default="circles")
-    parser.add_argument("--steps", type=int, default=None, help="default: the reference run's (RECIPES)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the reference run's (RECIPES)")
+    parser.add_argument("--steps", type=int, default=None, help="default: the reference run's (TRAINING_STAGES)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the reference run's (TRAINING_STAGES)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--base", type=Path, default=None, help="the base model folder (default: the world's, in data/models)")
     parser.add_argument("--out", type=Path, default=None)
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     world = world_named(args.world)
     base = args.base or world.base_dir
-    steps, batch_size = RECIPES[world.name].get(args.stage, (None, 32))
+    steps, batch_size = TRAINING_STAGES[world.name].get(args.stage, (None, 32))
     steps, batch_size = args.steps or steps, args.batch_size or batch_size
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     start = time.perf_counter()
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
         (out.parent / f"{out.name}-curve.json").write_text(json.dumps(curve))
         print(f"ControlNet saved to {out}; jump (IoU >= 0.5) at step {log.jump_step()}; {time.perf_counter() - start:.0f} s")
     else:
-        figures = evaluate(base, args.out or world.controlnet_dir, world=world)
+        figures = held_out_figures(base, args.out or world.controlnet_dir, world=world)
         for key, value in figures.items():
             print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
         if args.json is not None:

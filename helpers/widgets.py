@@ -231,7 +231,7 @@ class CircleDrawer:
         self.update()
 
     def update(self) -> None:
-        from .circles import Circle, render
+        from .circles import Circle, picture_and_outline
         from .evaluate import generate_circles
         from .worlds import CIRCLES
 
@@ -239,7 +239,7 @@ class CircleDrawer:
             self.status.value = "<span style='color:red'>pick two different colours</span>"
             return
         circle = Circle(self.x.value, self.y.value, self.radius.value, self.fill.value, self.background.value)
-        _, self.control = render(circle)
+        _, self.control = picture_and_outline(circle)
         self.image = generate_circles(self.pipe, [circle], [self.control], guidance=CIRCLES.controlnet_guidance, noise_seed=self.seed.value)[0]
         def big(a):
             return Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)

@@ -81,7 +81,7 @@ TEXT_CONFIG = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, n
 
 def _circle_example(index: int, seed: int) -> Example:
     circle = circles.sample_circle(index, seed)
-    return Example(circle, *circles.render(circle))
+    return Example(circle, *circles.picture_and_outline(circle))
 
 
 def _circle_score(picture: np.ndarray, example: Example) -> float:
@@ -166,7 +166,7 @@ def world(name: str) -> World:
 # on from its saved weights (``--start-from``) with MORE_BASE's learning rate and seed. "controlnet_more": the
 # ControlNet resumed from its checkpoint up to that many steps in all (a resume starts the data order afresh, so
 # the recipe resumes where the reference run did).
-RECIPES = {
+TRAINING_STAGES = {
     "circles": {"vae": (800, 32), "base": (2600, 32), "controlnet": (3400, 32)},
     "shapes": {"vae": (1000, 16), "base": (2400, 32), "base_more": (1300, 32), "controlnet": (2400, 32), "controlnet_more": (3000, 32)},
     "shape-colours": {"controlnet": (2000, 32)},  # the shapes world's base model, the colour layout as control
@@ -186,9 +186,9 @@ def recipe_commands(world: World, out: Path, checkpoints: Path, quick_steps: int
     common = ["--world", world.name, "--base", base]
     commands = []
     for stage in STAGES:
-        if stage not in RECIPES[world.name]:
+        if stage not in TRAINING_STAGES[world.name]:
             continue
-        steps = str(quick_steps * (2 if stage == "controlnet_more" else 1) if quick_steps else RECIPES[world.name][stage][0])
+        steps = str(quick_steps * (2 if stage == "controlnet_more" else 1) if quick_steps else TRAINING_STAGES[world.name][stage][0])
         if stage == "vae":
             commands.append(["vae", *common, "--out", base, "--steps", steps])
         elif stage == "base":

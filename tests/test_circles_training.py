@@ -34,7 +34,7 @@ def test_sample_shapes_ranges_and_prompt():
 
 def test_target_colours_follow_the_mask_and_the_outline_hugs_the_disc():
     circle = C.sample_circle(7)
-    target, control = C.render(circle)
+    target, control = C.picture_and_outline(circle)
     disc = C.disc_mask(circle)
     assert np.all(target[disc] == C.PALETTE[circle.fill]) and np.all(target[~disc] == C.PALETTE[circle.background])
     ring = control[..., 0] == 255
@@ -47,7 +47,7 @@ def test_target_colours_follow_the_mask_and_the_outline_hugs_the_disc():
 
 def test_metrics_on_ground_truth():
     circles = [C.sample_circle(i, seed=3) for i in range(20)]
-    targets = [C.render(c)[0] for c in circles]
+    targets = [C.picture_and_outline(c)[0] for c in circles]
     assert all(C.iou(C.fill_mask(t, c.fill, c.background), C.disc_mask(c)) == 1.0 for t, c in zip(targets, circles))
     assert E.colour_accuracy(targets, circles) == 1.0
     swapped = [C.Circle(c.cx, c.cy, c.radius, c.background, c.fill) for c in circles]
@@ -130,7 +130,7 @@ def test_jump_step():
 
 def test_shipped_models_reach_the_reference_figures():
     """The reference run's figures, recomputed from the shipped weights on 64 outlines never used in training."""
-    figures = E.evaluate(count=64)
+    figures = E.held_out_figures(count=64)
     assert figures["controlnet_iou"] >= 0.85, figures
     assert figures["base_iou"] < 0.45, figures  # the base model alone cannot know where the circle goes
     assert figures["base_colour_accuracy"] >= 0.75, figures  # but it knows the colours
@@ -144,6 +144,6 @@ def test_loader_offers_the_circles_model_by_name():
     assert type(pipe).__name__ == "StableDiffusionControlNetPipeline" and type(pipe.scheduler).__name__ == "UniPCMultistepScheduler"
     assert pipe.vae_scale_factor == 4 and tuple(pipe.controlnet.config.conditioning_embedding_out_channels) == T.HINT_CHANNELS
     circle = C.circle_from_outline(12, 20, 7, "yellow", "purple")
-    image = E.generate_circles(pipe, [circle], [C.render(circle)[1]], guidance=T.CONTROLNET_GUIDANCE)[0]
+    image = E.generate_circles(pipe, [circle], [C.picture_and_outline(circle)[1]], guidance=T.CONTROLNET_GUIDANCE)[0]
     assert image.shape == (32, 32, 3)
     assert C.iou(C.fill_mask(image, "yellow", "purple"), C.disc_mask(circle)) > 0.6

@@ -16,7 +16,7 @@ FIGURES = SHAPES.controlnet_dir.parent / "shapes-figures.json"
 
 @pytest.fixture(scope="module")
 def figures():
-    return E.evaluate(count=64, world=SHAPES)
+    return E.held_out_figures(count=64, world=SHAPES)
 
 
 def test_shipped_controlnet_follows_canny_edges(figures):
@@ -65,7 +65,7 @@ def colour_figures(figures):
     """The colour ControlNet's figures; the base model and the VAE ceiling are the shapes world's (the same base
     model, the same test scenes and noise: the same pictures)."""
     references = {k: v for k, v in figures.items() if k.startswith(("base_", "vae_ceiling_"))}
-    return {**E.evaluate(count=64, world=SHAPE_COLOURS, references=False), **references}
+    return {**E.held_out_figures(count=64, world=SHAPE_COLOURS, references=False), **references}
 
 
 def test_shipped_colour_controlnet_puts_colours_in_place(colour_figures):
@@ -85,8 +85,8 @@ def test_shipped_colour_controlnet_puts_colours_in_place(colour_figures):
 def test_the_recipe_is_every_stage_in_order(tmp_path):
     """`python -m helpers.train recipe --world shapes`: the VAE, the base model, the base model trained on from its
     saved weights, then the ControlNet on that base, resumed from its checkpoint where the reference run was, each
-    with the reference run's steps (RECIPES)."""
-    from helpers.worlds import MORE_BASE, RECIPES, recipe_commands
+    with the reference run's steps (TRAINING_STAGES)."""
+    from helpers.worlds import MORE_BASE, TRAINING_STAGES, recipe_commands
 
     base, controlnet, ckpt = str(tmp_path / "shapes-base"), str(tmp_path / "shapes-controlnet"), tmp_path / "ckpt"
     common = ["--world", "shapes", "--base", base]
@@ -97,7 +97,7 @@ def test_the_recipe_is_every_stage_in_order(tmp_path):
         ["controlnet", *common, "--out", controlnet, "--steps", "2400", "--lr", "0.0005", "--validate-every", "200", "--checkpoints", str(ckpt)],
         ["controlnet", *common, "--out", controlnet, "--steps", "3000", "--lr", "0.0005", "--validate-every", "200", "--checkpoints", str(ckpt)],
     ]
-    assert RECIPES["shapes"]["vae"] == (1000, 16)  # the batch size comes from RECIPES in each stage
+    assert TRAINING_STAGES["shapes"]["vae"] == (1000, 16)  # the batch size comes from TRAINING_STAGES in each stage
     assert [c[0] for c in recipe_commands(SHAPE_COLOURS, tmp_path, ckpt)] == ["controlnet"]  # it shares the shapes base
 
 
