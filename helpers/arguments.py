@@ -82,14 +82,15 @@ def texts(name: str, value: Any) -> list[str]:
     return list(value)
 
 
-def one_or_each(name: str, value: Any, count: int, check: Callable[[str, Any], Any], what: str) -> Any:
-    """One value for all, or a list/tuple of exactly ``count`` (one per ``what``), each passed through ``check``."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != count:
-            one = what[:-1] if what.endswith("s") else what
-            raise ArgumentError(f"{name} has {len(value)} values but there are {count} {what}: give one value, or one per {one}.")
-        return [check(f"{name}[{i}]", item) for i, item in enumerate(value)]
-    return check(name, value)
+def one_or_each(name: str, value: Any, count: int, check: Callable[[str, Any], Any], what: str) -> list:
+    """One value for all, or a list/tuple of exactly ``count`` (one per ``what``), each passed through ``check``;
+    returned as ``count`` values either way."""
+    if not isinstance(value, (list, tuple)):
+        return [check(name, value)] * count
+    if len(value) != count:
+        one = what[:-1] if what.endswith("s") else what
+        raise ArgumentError(f"{name} has {len(value)} values but there are {count} {what}: give one value, or one per {one}.")
+    return [check(f"{name}[{i}]", item) for i, item in enumerate(value)]
 
 
 def control_image(name: str, value: Any) -> Image.Image:

@@ -6,7 +6,6 @@ Run ``python -m helpers.check`` before a workshop, or call ``environment_report(
 from __future__ import annotations
 
 import importlib.metadata
-import re
 import shutil
 import sys
 from dataclasses import dataclass
@@ -18,14 +17,16 @@ OPTIONAL_PACKAGES = ("xformers",)
 
 def required_packages() -> dict[str, str]:
     """This package's own dependencies, name -> version specifier (pyproject.toml's ``dependencies`` as the installed
-    metadata records them; extras left out), so the check and the install never disagree."""
-    lines = importlib.metadata.requires(DISTRIBUTION) or []
-    found = (re.match(r"([A-Za-z0-9_.-]+)\s*(?:\[[^]]*\])?\s*\(?([^;)]*)", line) for line in lines if "extra ==" not in line)
-    return {m.group(1): m.group(2).strip() for m in found}
+    metadata records them; extras left out), so the check and the install never disagree. ``packaging`` reads them:
+    transformers requires it, so it is there wherever the check has something to check."""
+    from packaging.requirements import Requirement
+
+    found = [Requirement(line) for line in importlib.metadata.requires(DISTRIBUTION) or []]
+    return {req.name: str(req.specifier) for req in found if req.marker is None}
 
 
 def satisfies(version: str, specifier: str) -> bool:
-    """``version`` within ``specifier`` (PEP 440, through ``packaging``, which transformers requires)."""
+    """``version`` within ``specifier`` (PEP 440)."""
     from packaging.specifiers import SpecifierSet
 
     return not specifier or SpecifierSet(specifier).contains(version, prereleases=True)
@@ -81,7 +82,7 @@ def environment_report(check_hub: bool = True) -> list[Check]:
     from .files import models_dir
     from .worlds import WORLDS
 
-    missing = [str(folder) for world in WORLDS.values() for folder in (world.base_dir, world.controlnet_dir) if not folder.is_dir()]
+    missing = [str(folder) for world in WORLDS.values() for folder in world.missing_folders()]
     checks.append(Check("tiny models", "missing" if missing else "ok",
                         f"not found: {', '.join(missing)} (reinstall the package)" if missing else f"{', '.join(WORLDS)} in {models_dir()}"))
     try:

@@ -60,10 +60,9 @@ def model_sources(mode: str, tiny_model: str = "random") -> tuple[str, str]:
         raise ModeError(f"Unknown tiny model {tiny_model!r}: use one of {TINY_MODELS}.")
     if mode == "tiny" and tiny_model in WORLDS:
         world = WORLDS[tiny_model]
-        for folder in (world.base_dir, world.controlnet_dir):
-            if not folder.exists():
-                raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall the package, "
-                                        "or retrain it (data/models/MODEL_CARD.md).")
+        for folder in world.missing_folders():
+            raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall the package, "
+                                    "or retrain it (data/models/MODEL_CARD.md).")
         return str(world.base_dir), str(world.controlnet_dir)
     if mode == "tiny":
         from .tiny import ensure_tiny_models
@@ -147,9 +146,7 @@ def checked_arguments(pipe, prompt, control_image, negative_prompt, seed, steps,
     prompts = check.texts("prompt", prompt)
     if negative_prompt is not None:
         negative_prompt = check.one_or_each("negative_prompt", negative_prompt, len(prompts), check.text, "prompts")
-        negative_prompt = negative_prompt if isinstance(negative_prompt, list) else [negative_prompt] * len(prompts)
     seeds = check.one_or_each("seed", seed, len(prompts), lambda n, v: check.whole_number(n, v, 0, 2**63 - 1), "prompts")
-    seeds = seeds if isinstance(seeds, list) else [seeds] * len(prompts)
     check.whole_number("steps", steps, 1, 1000)  # UniPC and PNDM need one step at least; SD1.5 has 1000 noise levels
     check.real_number("guidance_scale", guidance_scale, 0)
     check.whole_number("num_images_per_prompt", num_images_per_prompt, 1, 64)
@@ -170,12 +167,11 @@ def checked_arguments(pipe, prompt, control_image, negative_prompt, seed, steps,
     for name, value in kwargs.items():
         if name not in allowed:
             raise check.ArgumentError(f"generate() got an unknown keyword {name!r}; the pipeline's others are: {', '.join(sorted(allowed))}.")
-        if name in ("control_guidance_start", "control_guidance_end"):
-            check.one_or_each(name, value, nets, lambda n, v: check.real_number(n, v, 0, 1), "ControlNets")
         if name == "guess_mode":
             check.flag(name, value)
-    start, end = kwargs.get("control_guidance_start", 0.0), kwargs.get("control_guidance_end", 1.0)
-    for s, e in zip(start if isinstance(start, list) else [start] * nets, end if isinstance(end, list) else [end] * nets):
+    window = [check.one_or_each(name, kwargs.get(name, default), nets, lambda n, v: check.real_number(n, v, 0, 1), "ControlNets")
+              for name, default in (("control_guidance_start", 0.0), ("control_guidance_end", 1.0))]
+    for s, e in zip(*window):
         if s >= e:
             raise check.ArgumentError(f"control_guidance_start ({s}) must be below control_guidance_end ({e}): the ControlNet acts from start to end.")
     return prompts, negative_prompt, seeds, controls, kwargs

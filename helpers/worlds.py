@@ -67,6 +67,10 @@ class World:
     def controlnet_dir(self) -> Path:
         return MODELS / f"{self.name}-controlnet"
 
+    def missing_folders(self) -> list[Path]:
+        """The shipped model folders of this world that are not there (an install without its data)."""
+        return [folder for folder in (self.base_dir, self.controlnet_dir) if not folder.is_dir()]
+
     @property
     def reference_curve(self) -> Path:
         return MODELS / f"{self.name}-controlnet-curve.json"

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import repository  # tools/repository.py: tests/conftest.py puts tools/ on the path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import repository  # noqa: E402  (tools/ is the repository's own tooling, not part of the package)
 
 REPO = "controlnet-tutorial/controlnet-tutorial"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -24,8 +24,7 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from repository import source_url  # noqa: E402
+from repository import source_url  # tools/ is on the path: scripts run from it, tests/conftest.py adds it
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "controlnet-learner"

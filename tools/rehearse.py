@@ -38,11 +38,10 @@ import time
 from pathlib import Path
 from unittest import mock
 
+import learner_path  # tools/ is on the path: scripts run from it, tests/conftest.py adds it
+
 from helpers.estimates import WORK_COUNTER, WORK_FILE, WORK_PROBE, save_work
 from helpers.modes import QUICK_ENV
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import learner_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"

@@ -120,8 +120,7 @@ def point_at(url: str, root: Path = ROOT) -> list[Path]:
         if updated != text:
             page.write_text(updated)
             changed.append(page)
-    sys.path.insert(0, str(Path(__file__).parent))
-    import learner_copies
+    import learner_copies  # beside this file: on the path for a script run from tools/ and for the tests
 
     learner_copies.main(root)
     return changed
