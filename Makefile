@@ -27,7 +27,7 @@ setup: $(STAMP)
 
 lab: setup
 	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below; Ctrl-C stops it)."
-	cd notebooks && exec ../$(BIN)/jupyter lab --allow-root $(LAB_ARGS)
+	cd notebooks && TRANSFORMERS_VERBOSITY=$${TRANSFORMERS_VERBOSITY:-error} exec ../$(BIN)/jupyter lab --allow-root $(LAB_ARGS)
 
 # Offline, tiny models, short training runs (CONTROLNET_TUTORIAL_QUICK): the same result on any machine.
 TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error CONTROLNET_TUTORIAL_QUICK=1
@@ -46,7 +46,7 @@ test: setup browser
 # each notebook's Colab install cell (non-editable, from the repository's address redirected to the clone), then
 # every notebook from another folder in hub mode against a Hub-shaped cache (SD1.5 + the Canny, scribble
 # and segmentation ControlNets at full size, random weights (one ControlNet file, hard-linked), written by
-# helpers.hub_cache, ~7 GB in ~/.cache/controlnet-tutorial); time and
+# tools/hub_cache.py, ~7 GB in ~/.cache/controlnet-tutorial); time and
 # peak memory per notebook in artifacts/rehearsal.json. Fails when a notebook fails or breaks a budget.
 REHEARSE_ARGS ?=
 rehearse: setup
@@ -63,15 +63,15 @@ notebooks: setup
 	$(TEST_ENV) $(BIN)/python -m pytest notebooks --nbmake --nbmake-timeout=300
 
 bench: setup
-	$(TEST_ENV) $(BIN)/python -m helpers.bench
+	$(TEST_ENV) $(BIN)/python tools/bench.py
 
 # Each notebook as make test runs it (TEST_ENV, one torch thread), one at a time, against the 60 s budget.
 bench-notebooks: setup
-	$(BIN)/python -m helpers.bench --json artifacts/notebook-times-ci.json ci-notebooks
+	$(BIN)/python tools/bench.py --json artifacts/notebook-times-ci.json ci-notebooks
 
 # On a GPU: full SD1.5 + ControlNet size, random weights (no download); on a CPU: tiny size.
 bench-recipes: setup
-	$(TEST_ENV) $(BIN)/python -m helpers.bench --json artifacts/bench-recipes.json recipes \
+	$(TEST_ENV) $(BIN)/python tools/bench.py --json artifacts/bench-recipes.json recipes \
 		$$($(BIN)/python -c "import torch; print('--size full' if torch.cuda.is_available() else '--size tiny')")
 
 clean:

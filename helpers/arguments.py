@@ -98,7 +98,7 @@ def control_image(name: str, value: Any) -> Image.Image:
     (H, W, 3|4)), or a path; as RGB. Anything else is refused with the kinds that are allowed."""
     import numpy as np
 
-    from .images import ImageError, load_rgb_image
+    from helpers.images import ImageError, load_rgb_image
 
     if not isinstance(value, (Image.Image, np.ndarray, str)) and not hasattr(value, "__fspath__"):
         raise ArgumentError(f"{name} must be a PIL image, a numpy array (H, W) or (H, W, 3) or a file path, not {type(value).__name__}.")

@@ -1,6 +1,6 @@
 """Canny edge maps: the control image of the Canny ControlNet.
 
-Pure functions on arrays and PIL images, no widgets: the explorer in ``helpers.widgets`` only wires
+Pure functions on arrays and PIL images, no widgets: the explorer in ``helpers.ui.widgets`` only wires
 sliders to them. The steps are those of OpenCV's ``cv2.Canny`` (Canny, 1986):
 
 1. grayscale, 2. optional Gaussian blur (removes texture that would become edges),
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .images import ImageSource, load_rgb_image
+from helpers.images import ImageSource, load_rgb_image
 
 
 class ThresholdError(ValueError):

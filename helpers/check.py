@@ -79,12 +79,12 @@ def environment_report(check_hub: bool = True) -> list[Check]:
     for package in OPTIONAL_PACKAGES:
         version = _version(package)
         checks.append(Check(package, "ok" if version else "optional", version or "not installed (optional; SDPA is used)"))
-    from .files import models_dir
-    from .worlds import WORLDS
+    from helpers.files import models_dir
+    from helpers.models.registry import WORLD_MODELS
 
-    missing = [str(folder) for world in WORLDS.values() for folder in world.missing_folders()]
+    missing = [str(folder) for world in WORLD_MODELS.values() for folder in world.missing_folders()]
     checks.append(Check("tiny models", "missing" if missing else "ok",
-                        f"not found: {', '.join(missing)} (reinstall the package)" if missing else f"{', '.join(WORLDS)} in {models_dir()}"))
+                        f"not found: {', '.join(missing)} (reinstall the package)" if missing else f"{', '.join(WORLD_MODELS)} in {models_dir()}"))
     try:
         import torch
 
@@ -96,10 +96,10 @@ def environment_report(check_hub: bool = True) -> list[Check]:
             checks.append(Check("GPU", "optional", f"none ({build}); tiny mode and small sizes run on CPU"))
     except ImportError:
         checks.append(Check("GPU", "missing", "torch is not installed"))
-    from .modes import hub_endpoint, hub_reachable
+    from helpers.hub.network import hub_endpoint, hub_reachable
 
     if check_hub:
-        from .hub import hub_weights_cached
+        from helpers.hub.network import hub_weights_cached
 
         if hub_reachable():
             checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} reachable"))
@@ -111,7 +111,7 @@ def environment_report(check_hub: bool = True) -> list[Check]:
                                 "07 runs in tiny mode (python -m helpers.prefetch where there is internet)"))
         else:
             checks.append(Check("Hugging Face Hub", "optional", f"{hub_endpoint()} not reachable and no weights cached: tiny mode only"))
-    from .pipeline import HUB_DOWNLOAD_GB
+    from helpers.hub.ids import HUB_DOWNLOAD_GB
 
     free = shutil.disk_usage(Path.home()).free / 1e9
     checks.append(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .anatomy import zero_convolutions
+from helpers.models.anatomy import zero_convolutions
 
 if TYPE_CHECKING:
     from diffusers import ControlNetModel, UNet2DConditionModel
@@ -61,12 +61,12 @@ def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> in
 def full_size_models() -> tuple["UNet2DConditionModel", "ControlNetModel"]:
     """SD1.5's UNet and a ControlNet made from it, on the meta device: real shapes, no weights, no download."""
     from accelerate import init_empty_weights
-    from diffusers import ControlNetModel, UNet2DConditionModel
+    from diffusers import ControlNetModel
 
-    from .sd15 import configs
+    from helpers.models.sd15 import build_model, configs
 
     with init_empty_weights():
-        unet = UNet2DConditionModel.from_config(configs("full")[0]["unet/config.json"])
+        unet = build_model("unet/config.json", configs("full")[0]["unet/config.json"])
         controlnet = ControlNetModel.from_unet(unet, load_weights_from_unet=False)
     return unet, controlnet
 

@@ -11,7 +11,7 @@ condition has a ControlNet per mode (``CONDITIONS``):
 - ``"regions"``: a map of painted regions (``paint_regions``), not edges at all. Hub mode:
   ``lllyasviel/sd-controlnet-seg``, where a region's colour names an ADE20K class (``ADE20K_COLOURS``: sky,
   tree, ...). Tiny mode: the shape-colours ControlNet trained here, where a region's colour is the colour
-  to draw there (``helpers.shapes.colour_layout``).
+  to draw there (``helpers.tiny.shapes.colour_layout``).
 
 ``load_controlnet`` loads one through the stock ``ControlNetModel.from_pretrained``; two or more go into
 diffusers' ``MultiControlNetModel`` (notebook 07).
@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .circles import PALETTE
-from .sd15 import HUB_CONTROLNETS
-from .worlds import SHAPE_COLOURS, SHAPES
+from helpers.hub.ids import HUB_CONTROLNETS
+from helpers.models.registry import PALETTE, SHAPE_COLOURS, SHAPES
+from helpers.modes import checked_mode
 
 if TYPE_CHECKING:
     from diffusers import ControlNetModel
@@ -41,7 +41,7 @@ class Condition:
     name: str
     takes: str  # what the control image shows
     hub_repo: str
-    tiny_folder: str  # a shipped model folder (helpers.worlds)
+    tiny_folder: str  # a shipped model folder (helpers.models.registry)
     tiny_note: str  # how the tiny stand-in differs from the hub model, said where it is used
 
 
@@ -74,11 +74,7 @@ def condition(name: str) -> Condition:
 def controlnet_source(name: str, mode: str) -> str:
     """Where the ControlNet for condition ``name`` comes from: a Hub id (hub mode) or a shipped folder (tiny)."""
     chosen = condition(name)
-    if mode == "hub":
-        return chosen.hub_repo
-    if mode == "tiny":
-        return chosen.tiny_folder
-    raise ValueError(f"Unknown mode {mode!r}: use 'hub' or 'tiny'.")
+    return chosen.hub_repo if checked_mode(mode) == "hub" else chosen.tiny_folder
 
 
 def load_controlnet(name: str, mode: str, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "ControlNetModel":
@@ -90,7 +86,8 @@ def load_controlnet(name: str, mode: str, device: str | torch.device = "cpu", dt
     """
     from diffusers import ControlNetModel
 
-    from .hub import quiet_hub_load, require_hub_weights
+    from helpers.hub.loading import quiet_hub_load
+    from helpers.modes import require_hub_weights
 
     source = controlnet_source(name, mode)
     if mode == "hub":
@@ -149,9 +146,7 @@ def scribble_image(strokes: Sequence[Stroke], size: int = 512, width: int | None
 def region_palette(mode: str) -> dict[str, tuple[int, int, int]]:
     """The colours a region map can use: ADE20K's classes for sd-controlnet-seg (hub), the shapes world's
     named colours for the shape-colours ControlNet (tiny)."""
-    if mode not in ("hub", "tiny"):
-        raise ValueError(f"Unknown mode {mode!r}: use 'hub' or 'tiny'.")
-    return dict(ADE20K_COLOURS) if mode == "hub" else {name: tuple(rgb) for name, rgb in PALETTE.items()}
+    return dict(ADE20K_COLOURS) if checked_mode(mode) == "hub" else {name: tuple(rgb) for name, rgb in PALETTE.items()}
 
 
 def paint_regions(rows: Sequence[str], legend: Mapping[str, str], palette: Mapping[str, Sequence[int]], size: int = 512) -> Image.Image:

@@ -19,10 +19,20 @@ is none.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+CACHE_ENV = "CONTROLNET_TUTORIAL_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where the folders built on first use live (the random tiny models, the Hub-shaped cache):
+    ``$CONTROLNET_TUTORIAL_CACHE`` or ``~/.cache/controlnet-tutorial``."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "controlnet-tutorial"))
+
 
 
 class NoCheckoutError(RuntimeError):
@@ -31,7 +41,7 @@ class NoCheckoutError(RuntimeError):
 
 def data_dir() -> Path:
     """The installed ``data/`` folder: demo images, ``models/`` (the tiny models), ``bench/`` (saved tables)."""
-    from . import data
+    from helpers import data
 
     return Path(data.__file__).resolve().parent
 

@@ -15,7 +15,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .files import data_dir
+from helpers.files import data_dir
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -200,11 +200,13 @@ def resize_for_pipeline(image: Image.Image, max_side: int | None = 512, multiple
 def load_portrait(mode: str = "tiny", max_side: int = 512) -> Image.Image:
     """The demo portrait: the blog's Vermeer painting in hub mode (falling back to the bundled one
     when the download fails), the bundled Grace Hopper photograph in tiny mode."""
-    if mode == "hub":
+    from helpers.modes import checked_mode
+
+    if checked_mode(mode) == "hub":
         try:
             return resize_for_pipeline(load_rgb_image(vermeer_path()), max_side)
         except Exception as err:  # offline, not cached, a broken download: the lesson goes on with our portrait
-            from .modes import hub_offline
+            from helpers.hub.network import hub_offline
 
             offline = hub_offline()
             reason = "offline (HF_HUB_OFFLINE=1) and not in the Hugging Face cache" if offline else f"the download failed ({type(err).__name__})"

@@ -17,19 +17,16 @@ first imported, so we also flip its already-imported constant: either way no req
 from __future__ import annotations
 
 import os
-import socket
-import sys
-import threading
 from dataclasses import dataclass
 from typing import TypeVar
-from urllib.parse import urlparse
+
+from helpers.hub.network import go_offline, hub_endpoint, hub_offline, hub_reachable, hub_weights_cached
 
 T = TypeVar("T")
 
 MODE_ENV = "CONTROLNET_TUTORIAL_MODE"
 QUICK_ENV = "CONTROLNET_TUTORIAL_QUICK"  # CI's short runs (make test sets it): fewer steps, fewer pictures
 MODES = ("hub", "tiny", "auto")
-HUB_TIMEOUT_S = 2.0
 
 
 class ModeError(ValueError):
@@ -47,32 +44,12 @@ class ModeChoice:
         return f"{self.mode} mode: {self.reason}"
 
 
-def hub_endpoint() -> str:
-    """The Hub URL huggingface_hub will use (``HF_ENDPOINT`` or huggingface.co)."""
-    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-
-
-def hub_reachable(timeout_s: float = HUB_TIMEOUT_S) -> bool:
-    """True when a TCP connection to the Hub opens within ``timeout_s`` seconds.
-
-    The check runs in a daemon thread because name resolution (DNS) ignores socket timeouts; an
-    unresponsive resolver therefore costs at most ``timeout_s``, not a minute.
-    """
-    url = urlparse(hub_endpoint())
-    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout_s):
-                result.append(True)
-        except OSError:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    return bool(result and result[0])
+def checked_mode(mode: str) -> str:
+    """``mode`` when it is a mode a model can come from ("hub" or "tiny"), else a ``ModeError`` that says so: the one
+    check behind every function that takes a mode (``choose_mode().mode`` is always one)."""
+    if mode not in ("hub", "tiny"):
+        raise ModeError(f"Unknown mode {mode!r}: use 'hub' or 'tiny' (choose_mode().mode is one of them).")
+    return mode
 
 
 def _env_true(name: str) -> bool:
@@ -98,24 +75,7 @@ def _requested_mode() -> str:
     return raw
 
 
-def hub_offline() -> bool:
-    """Whether Hub requests are switched off: huggingface_hub's own answer (``is_offline_mode()``, from
-    ``HF_HUB_OFFLINE`` as it read it at import), or ``HF_HUB_OFFLINE`` set in this process since, which
-    ``choose_mode`` then makes the library obey (``go_offline``). The one place that reads the variable."""
-    from huggingface_hub import constants
-
-    return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in constants.ENV_VARS_TRUE_VALUES
-
-
-def go_offline() -> None:
-    """Forbid Hub requests from here on, whether or not huggingface_hub is already imported."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    constants = sys.modules.get("huggingface_hub.constants")
-    if constants is not None:
-        constants.HF_HUB_OFFLINE = True
-
-
-CPU_BENCH_TABLE = "cpu_full_512.json"  # helpers.bench recipes --size full --device cpu --resolution 512
+CPU_BENCH_TABLE = "cpu_full_512.json"  # tools/bench.py recipes --size full --device cpu --resolution 512
 
 
 def cpu_hub_seconds_per_image() -> float | None:
@@ -123,7 +83,7 @@ def cpu_hub_seconds_per_image() -> float | None:
     measured by the benchmark (``data/bench/cpu_full_512.json``); None if that table is missing."""
     import json
 
-    from .files import data_dir
+    from helpers.files import data_dir
 
     try:
         table = json.loads((data_dir() / "bench" / CPU_BENCH_TABLE).read_text())
@@ -137,6 +97,18 @@ def cpu_hub_warning() -> str:
     seconds = cpu_hub_seconds_per_image()
     cost = f"about {seconds:.0f} s ({seconds / 60:.0f} min) per 512x512 image (20 steps, measured on 2 CPU cores)" if seconds else "minutes per 512x512 image"
     return f"Stable Diffusion 1.5 on a CPU: {cost}; a smaller SIZE in the parameters cell is faster (256 px: about 4x)."
+
+
+def require_hub_weights(conditions: tuple[str, ...] = ("canny",), download: str = "") -> None:
+    """Raise a clear ``ModeError`` when hub mode cannot get SD1.5 and these ControlNets here: neither cached nor
+    a reachable Hub. ``download`` says how much the first download is (e.g. "6.9 GB")."""
+    if not hub_weights_cached(conditions) and not hub_reachable():
+        size = f" (the first download is {download})" if download else ""
+        raise ModeError(
+            f"Hub mode, but the Hugging Face Hub is not reachable and the weights ({', '.join(conditions)}) are not in the local cache. "
+            f"Connect to the internet{size}, run `python -m helpers.prefetch` where there is one, or run in offline tiny mode: "
+            "set CONTROLNET_TUTORIAL_MODE=tiny."
+        )
 
 
 def auto_choice(reachable: bool, gpu: bool) -> ModeChoice:
@@ -174,7 +146,7 @@ def choose_mode(verbose: bool = True, check_hub: bool = True) -> ModeChoice:
     elif hub_offline():
         choice = ModeChoice("tiny", "HF_HUB_OFFLINE=1 is set; using small local models instead of the Hub.")
     else:
-        from .devices import has_cuda
+        from helpers.devices import has_cuda
 
         choice = auto_choice(check_hub and hub_reachable(), has_cuda())
     if choice.mode == "tiny":

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from .devices import DeviceError, has_cuda, pick_dtype
+from helpers.devices import DeviceError, has_cuda, pick_dtype
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline

@@ -2,7 +2,8 @@
 holds the switches that make it fast).
 
 One loader for both worlds: in hub mode the model ids are Hub repositories, in tiny mode they are
-local folders written by ``helpers.tiny``; the ``from_pretrained`` calls are the same.
+local folders (the shipped trained models, or the random ones ``helpers.models.random_tiny`` writes); the
+``from_pretrained`` calls are the same.
 """
 
 from __future__ import annotations
@@ -12,20 +13,14 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 from PIL import Image
 
-from .devices import pick_device, pick_dtype
-from .hub import quiet_hub_load, require_hub_weights, safety_checker_note
-from .modes import ModeChoice, ModeError, choose_mode, cpu_hub_warning
-from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNET
-from .worlds import WORLDS
+from helpers.devices import pick_device, pick_dtype
+from helpers.hub.ids import HUB_BASE_MODEL, HUB_DOWNLOAD_GB
+from helpers.hub.loading import quiet_hub_load, safety_checker_note
+from helpers.models.registry import WORLD_MODELS
+from helpers.modes import ModeChoice, ModeError, checked_mode, choose_mode, cpu_hub_warning, require_hub_weights
 
 if TYPE_CHECKING:  # diffusers takes seconds to import: only where needed
     from diffusers import StableDiffusionControlNetPipeline
-
-# What hub mode downloads (float32 safetensors): UNet 3.44 GB, ControlNet 1.45, safety checker 1.22, text
-# encoder 0.49, VAE 0.33. tests/test_hub_cache.py recomputes it from the real configs.
-HUB_DOWNLOAD_GB = 6.9
-HUB_MORE_CONDITIONS_GB = 2.9  # notebook 07's scribble and segmentation ControlNets, 1.45 GB each
-
 
 def default_image_size(mode: str) -> int:
     """Longest image side for the demos: 512 (SD1.5's training size) with real weights, 96 in tiny mode
@@ -34,42 +29,43 @@ def default_image_size(mode: str) -> int:
 
 
 TINY_MODELS = ("random", "circles", "shapes")
+DEMO_SCENE_FILE = "shapes-demo.png"  # helpers.tiny.shapes.render(DEMO_SCENE), saved (tests/test_shapes.py compares)
 
 
 def demo_picture(mode: str, max_side: int | None = None) -> Image.Image:
     """The picture the demos take their Canny edges from. Hub mode: the blog's portrait (``load_portrait``) at
     ``max_side`` (None: 512). Tiny mode: the shapes world's demo scene at 64x64, the only kind of picture the
-    shipped tiny shapes model has learned to draw (``helpers.shapes.DEMO_SCENE``)."""
-    from .images import load_portrait
-    from .shapes import DEMO_SCENE, render
+    shipped tiny shapes model has learned to draw (``helpers.tiny.shapes.DEMO_SCENE``, shipped as a picture:
+    ``data/shapes-demo.png``)."""
+    from helpers.images import data_path, load_portrait, load_rgb_image
 
-    return load_portrait(mode, max_side=max_side or 512) if mode == "hub" else render(DEMO_SCENE)
+    return load_portrait(mode, max_side=max_side or 512) if checked_mode(mode) == "hub" else load_rgb_image(data_path(DEMO_SCENE_FILE))
 
 
 def model_sources(mode: str, tiny_model: str = "random") -> tuple[str, str]:
     """``(base model, controlnet)`` as Hub ids (hub mode) or local folders (tiny mode).
 
     Tiny models: ``"random"`` (SD1.5-shaped, random weights, built on first use: for mechanics), or one
-    trained by this repository and shipped in ``data/models`` (``helpers.worlds``), whose pictures mean
+    trained by this repository and shipped in ``data/models`` (``helpers.models.registry``), whose pictures mean
     something: ``"shapes"`` (a true Canny ControlNet for 64x64 pictures of flat shapes in named colours) or
     ``"circles"`` (notebook 06's: it follows circle outlines, not Canny edges).
     """
-    if mode == "hub":
-        return HUB_BASE_MODEL, HUB_CONTROLNET
+    from helpers.conditions import controlnet_source
+
+    if checked_mode(mode) == "hub":
+        return HUB_BASE_MODEL, controlnet_source("canny", "hub")
     if tiny_model not in TINY_MODELS:
         raise ModeError(f"Unknown tiny model {tiny_model!r}: use one of {TINY_MODELS}.")
-    if mode == "tiny" and tiny_model in WORLDS:
-        world = WORLDS[tiny_model]
-        for folder in world.missing_folders():
-            raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall the package, "
-                                    "or retrain it (data/models/MODEL_CARD.md).")
-        return str(world.base_dir), str(world.controlnet_dir)
-    if mode == "tiny":
-        from .tiny import ensure_tiny_models
+    if tiny_model == "random":
+        from helpers.models.random_tiny import ensure_tiny_models
 
-        base_dir, controlnet_dir = ensure_tiny_models()
-        return str(base_dir), str(controlnet_dir)
-    raise ModeError(f"Unknown mode {mode!r}: use 'hub' or 'tiny'.")
+        return tuple(str(folder) for folder in ensure_tiny_models())
+    world = WORLD_MODELS[tiny_model]
+    for folder in world.missing_folders():
+        raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall the package, "
+                                "or retrain it (data/models/MODEL_CARD.md).")
+    # The shapes model is tiny mode's Canny ControlNet (the one the conditions table names); circles follows outlines.
+    return str(world.base_dir), controlnet_source("canny", "tiny") if tiny_model == "shapes" else str(world.controlnet_dir)
 
 
 def load_controlnet_pipeline(
@@ -98,7 +94,7 @@ def load_controlnet_pipeline(
         ModeError: hub mode without a reachable Hub and without cached weights.
         DeviceError: a CUDA device without a GPU, or float16 on a CPU.
     """
-    from . import arguments as check
+    from helpers import arguments as check
 
     check.one_of("scheduler", scheduler, ("unipc", "default"))
     check.one_of("tiny_model", tiny_model, TINY_MODELS)
@@ -141,7 +137,7 @@ def checked_arguments(pipe, prompt, control_image, negative_prompt, seed, steps,
     seeds, control images (one per ControlNet), and the extra keywords; raises ``ArgumentError`` naming the argument."""
     import inspect
 
-    from . import arguments as check
+    from helpers import arguments as check
 
     prompts = check.texts("prompt", prompt)
     if negative_prompt is not None:
@@ -203,7 +199,7 @@ def generate(
     Returns:
         ``len(prompts) * num_images_per_prompt`` PIL images, grouped by prompt.
     """
-    from .images import resize_for_pipeline
+    from helpers.images import resize_for_pipeline
 
     prompts, negative_prompt, seeds, controls, kwargs = checked_arguments(
         pipe, prompt, control_image, negative_prompt, seed, steps, guidance_scale, conditioning_scale, num_images_per_prompt, kwargs)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from .modes import hub_endpoint, hub_reachable
-from .sd15 import HUB_BASE_MODEL, HUB_CONTROLNETS
+from helpers.hub.ids import HUB_BASE_MODEL, HUB_CONTROLNETS
+from helpers.hub.network import hub_endpoint, hub_reachable
 
 # What from_pretrained reads, in safetensors only: configs, tokenizer, the weights of each component.
 BASE_PATTERNS = [
@@ -44,7 +44,7 @@ def prefetch(conditions: tuple[str, ...] = tuple(HUB_CONTROLNETS)) -> list[str]:
         )
     from huggingface_hub import snapshot_download
 
-    from .images import vermeer_path
+    from helpers.images import vermeer_path
 
     return [
         snapshot_download(HUB_BASE_MODEL, allow_patterns=BASE_PATTERNS),

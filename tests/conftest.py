@@ -17,7 +17,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_model_dirs(tmp_path_factory):
     """(base_dir, controlnet_dir) written by ``ensure_tiny_models`` into a fresh temporary folder."""
-    from helpers.tiny import ensure_tiny_models
+    from helpers.models.random_tiny import ensure_tiny_models
 
     return ensure_tiny_models(tmp_path_factory.mktemp("tiny") / "models")
 

@@ -125,7 +125,7 @@ SWEEP_CASES = [
 
 @pytest.mark.parametrize("bad, message", SWEEP_CASES, ids=[f"{next(iter(b))}-{i}" for i, (b, _) in enumerate(SWEEP_CASES)])
 def test_fidelity_sweep_refuses_bad_arguments_before_running(pipeline_must_not_run, bad, message):
-    from helpers.evaluate import fidelity_sweep
+    from helpers.fidelity import fidelity_sweep
 
     call = {"prompt": "a portrait", "control": CONTROL, "settings": [{"conditioning_scale": 1.0}], "seeds": [0], **bad}
     with pytest.raises(ValueError) as caught:
@@ -134,8 +134,8 @@ def test_fidelity_sweep_refuses_bad_arguments_before_running(pipeline_must_not_r
 
 
 def test_follow_sketch_refuses_a_bad_size(pipeline_must_not_run):
-    from helpers.evaluate import follow_sketch
-    from helpers.shapes import DEMO_SCENE
+    from helpers.tiny.evaluate import follow_sketch
+    from helpers.tiny.shapes import DEMO_SCENE
 
     with pytest.raises(ArgumentError, match="size must be a whole number from 8 to 2048, not 4"):
         follow_sketch(pipeline_must_not_run, DEMO_SCENE, size=4)
@@ -144,7 +144,7 @@ def test_follow_sketch_refuses_a_bad_size(pipeline_must_not_run):
 
 
 def widget_cases():
-    from helpers.widgets import CannyExplorer, CircleDrawer, GenerationPanel, ResidualScaleExplorer, ShapeDrawer
+    from helpers.ui.widgets import CannyExplorer, CircleDrawer, GenerationPanel, ResidualScaleExplorer, ShapeDrawer
 
     return [
         (lambda pipe: CannyExplorer({}), "images must be a dict of at least one named image"),
@@ -171,7 +171,7 @@ def test_widgets_refuse_bad_arguments_before_running(pipeline_must_not_run, inde
 
 def test_scribble_pad_refuses_an_unknown_drawing(pipeline_must_not_run):
     pytest.importorskip("ipycanvas")
-    from helpers.sketchpad import ScribblePad
+    from helpers.ui.sketchpad import ScribblePad
 
     with pytest.raises(ArgumentError, match="start must be one of '\\(blank\\)', "):
         ScribblePad(pipeline_must_not_run, "a house", start="castle")

@@ -2,10 +2,12 @@
 
 import json
 
+import bench
 import pytest
 import torch
 
-from helpers import bench, measure
+from helpers import recipes
+from helpers.models.assembly import full_size_pipeline
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU behaviour")
@@ -37,11 +39,11 @@ def test_unknown_recipe_is_refused():
 
 def test_table_reports_speedup_against_the_blog():
     results = [
-        bench.Result("blog", "", dtype="float16", steps=20, seconds_per_image=1.0, steps_per_second=20.0, peak_gib=3.0, peak_fraction=0.06),
-        bench.Result("recommended", "", dtype="bfloat16", steps=20, seconds_per_image=0.4, steps_per_second=50.0, peak_gib=2.9, peak_fraction=0.15),
-        bench.Result("blog-xformers", "", status="skipped: xformers not installed"),
+        recipes.Result("blog", "", dtype="float16", steps=20, seconds_per_image=1.0, steps_per_second=20.0, peak_gib=3.0, peak_fraction=0.06),
+        recipes.Result("recommended", "", dtype="bfloat16", steps=20, seconds_per_image=0.4, steps_per_second=50.0, peak_gib=2.9, peak_fraction=0.15),
+        recipes.Result("blog-xformers", "", status="skipped: xformers not installed"),
     ]
-    table = bench.format_table(results)
+    table = recipes.format_table(results)
     assert "| recommended | bfloat16 | 20 | 0.400 | 2.50x | 50.0 | 2.90 | 15.0 | ok |" in table
     assert "| blog-xformers |  |  |  |  |  |  |  | skipped: xformers not installed |" in table
 
@@ -51,7 +53,7 @@ def test_full_size_builder_and_flop_count_on_the_meta_device():
     and one CFG step's FLOPs matching the 2.17 TFLOP measured for the H200 reference table."""
     from helpers.concepts import count_parameters
 
-    pipe = measure.build_full_size_pipeline(torch.device("meta"), torch.float32)
+    pipe = full_size_pipeline(torch.device("meta"), torch.float32)
     assert count_parameters(pipe.unet) == 859_520_964 and count_parameters(pipe.controlnet) == 361_279_120
     assert count_parameters(pipe.vae) == 83_653_863 and count_parameters(pipe.text_encoder) == 123_060_480
-    assert measure.flops_per_step(pipe, 512) / 1e12 == pytest.approx(2.17, abs=0.01)
+    assert recipes.flops_per_step(pipe, 512) / 1e12 == pytest.approx(2.17, abs=0.01)

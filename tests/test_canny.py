@@ -2,15 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.canny import (
-    ThresholdError,
-    auto_thresholds,
-    canny_control_image,
-    canny_edges,
-    canny_stages,
-    check_blur,
-    edge_density,
-)
+from helpers.canny import ThresholdError, auto_thresholds, canny_control_image, canny_edges, canny_stages, check_blur, edge_density
 
 
 def square_image(size: int = 32, value: int = 200) -> Image.Image:

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import circles as C
-from helpers import evaluate as E
-from helpers import train as T
+from helpers.tiny import circles as C
+from helpers.tiny import evaluate as E
+from helpers.tiny import train as T
+from helpers.tiny.worlds import CIRCLES
 
 
 def test_samples_are_deterministic_and_distinct():
@@ -62,13 +63,13 @@ def untrained_base(tmp_path_factory):
     """A base model folder with freshly initialised (untrained) weights: enough to test the mechanics."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
-    from helpers.tiny import clip_text_encoder
+    from helpers.models.tokenizer import clip_text_encoder
 
     torch.manual_seed(0)
     tokenizer = T.make_tokenizer()
-    text = clip_text_encoder(tokenizer, **T.TEXT_CONFIG)
+    text = clip_text_encoder(tokenizer, **CIRCLES.text_config)
     folder = tmp_path_factory.mktemp("base")
-    T.save_base(AutoencoderKL(**T.VAE_CONFIG), text, UNet2DConditionModel(**T.UNET_CONFIG), tokenizer, folder)
+    T.save_base(AutoencoderKL(**CIRCLES.vae_config), text, UNet2DConditionModel(**CIRCLES.unet_config), tokenizer, folder)
     return folder
 
 
@@ -142,8 +143,8 @@ def test_loader_offers_the_circles_model_by_name():
 
     pipe = helpers.load_controlnet_pipeline("tiny", tiny_model="circles")
     assert type(pipe).__name__ == "StableDiffusionControlNetPipeline" and type(pipe.scheduler).__name__ == "UniPCMultistepScheduler"
-    assert pipe.vae_scale_factor == 4 and tuple(pipe.controlnet.config.conditioning_embedding_out_channels) == T.HINT_CHANNELS
+    assert pipe.vae_scale_factor == 4 and tuple(pipe.controlnet.config.conditioning_embedding_out_channels) == CIRCLES.hint_channels
     circle = C.circle_from_outline(12, 20, 7, "yellow", "purple")
-    image = E.generate_circles(pipe, [circle], [C.picture_and_outline(circle)[1]], guidance=T.CONTROLNET_GUIDANCE)[0]
+    image = E.generate_circles(pipe, [circle], [C.picture_and_outline(circle)[1]], guidance=CIRCLES.controlnet_guidance)[0]
     assert image.shape == (32, 32, 3)
     assert C.iou(C.fill_mask(image, "yellow", "purple"), C.disc_mask(circle)) > 0.6

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from helpers import concepts as C
-from helpers import weights as W
-from helpers.anatomy import zero_convolutions
+from helpers.models import weights as W
+from helpers.models.anatomy import zero_convolutions
 
 
 @pytest.fixture
@@ -130,7 +130,7 @@ def test_guess_mode_scales_match_the_original_up_to_rounding():
 def test_scaling_residuals(unet, inputs):
     from diffusers import ControlNetModel
 
-    from helpers.anatomy import activate_zero_convolutions
+    from helpers.models.anatomy import activate_zero_convolutions
 
     controlnet = ControlNetModel.from_unet(unet)
     activate_zero_convolutions(controlnet, seed=0)
@@ -153,8 +153,8 @@ def test_scaling_residuals(unet, inputs):
 def test_residual_scale_widget(unet, inputs):
     from diffusers import ControlNetModel
 
-    from helpers.anatomy import activate_zero_convolutions
-    from helpers.widgets import ResidualScaleExplorer
+    from helpers.models.anatomy import activate_zero_convolutions
+    from helpers.ui.widgets import ResidualScaleExplorer
 
     controlnet = ControlNetModel.from_unet(unet)
     activate_zero_convolutions(controlnet, seed=0)
@@ -169,7 +169,7 @@ def test_residual_scale_widget(unet, inputs):
 
 
 def test_diagram_needs_matching_lists():
-    from helpers.plots import controlnet_diagram
+    from helpers.ui.plots import controlnet_diagram
 
     with pytest.raises(ValueError, match="2 sources but 1 shapes"):
         controlnet_diagram(["conv_in", "mid_block"], [(1, 4, 8, 8)])

@@ -1,4 +1,4 @@
-"""Conditions beyond Canny (helpers.conditions), the scribble canvas (helpers.sketchpad), Multi-ControlNet."""
+"""Conditions beyond Canny (helpers.conditions), the scribble canvas (helpers.ui.sketchpad), Multi-ControlNet."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from helpers.conditions import ADE20K_COLOURS, BUNDLED_SCRIBBLES, CONDITIONS, controlnet_source, paint_regions, region_palette, scribble_image
-from helpers.sd15 import HUB_CONTROLNETS
-from helpers.shapes import DEMO_SCENE, colour_layout, control_image, render
-from helpers.worlds import SHAPE_COLOURS, SHAPES
+from helpers.hub.ids import HUB_CONTROLNETS
+from helpers.tiny.shapes import DEMO_SCENE, colour_layout, control_image, render
+from helpers.tiny.worlds import SHAPE_COLOURS, SHAPES
 
 
 def test_scribble_image_draws_white_lines_on_black_where_the_points_are():
@@ -121,7 +121,7 @@ def white_pixels(image: Image.Image) -> int:
 
 @pytest.mark.slow
 def test_the_scribble_pad_turns_mouse_strokes_into_the_control_image(shapes_pipe):
-    from helpers.sketchpad import PAD_SIZE, ScribblePad
+    from helpers.ui.sketchpad import PAD_SIZE, ScribblePad
 
     pad = ScribblePad(shapes_pipe, "a red square on a blue background", steps=4)
     assert pad.strokes == [list(s) for s in BUNDLED_SCRIBBLES["house"]] and pad.control.size == (64, 64)
@@ -144,7 +144,7 @@ def test_the_scribble_pad_turns_mouse_strokes_into_the_control_image(shapes_pipe
 
 @pytest.mark.slow
 def test_the_scribble_pad_says_when_there_is_nothing_to_follow(shapes_pipe):
-    from helpers.sketchpad import ScribblePad
+    from helpers.ui.sketchpad import ScribblePad
 
     pad = ScribblePad(shapes_pipe, "a red square on a blue background", steps=2, start="(blank)")
     pad.clear_button.click()
@@ -161,7 +161,7 @@ def test_multi_controlnet_adds_the_residuals_and_scale_zero_switches_one_off(sha
     from diffusers.models.controlnets import MultiControlNetModel
 
     from helpers.conditions import load_controlnet
-    from helpers.evaluate import generate_examples, score_pictures
+    from helpers.tiny.evaluate import generate_examples, score_pictures
 
     regions = load_controlnet("regions", "tiny")
     multi = StableDiffusionControlNetPipeline(**{**shapes_pipe.components, "controlnet": MultiControlNetModel([shapes_pipe.controlnet, regions])},

@@ -133,7 +133,7 @@ def test_quick_gives_the_short_value_only_in_ci_runs(monkeypatch):
 def test_hub_offline_is_huggingface_hubs_answer_or_the_variable_set_since(monkeypatch):
     from huggingface_hub import constants
 
-    from helpers.modes import hub_offline
+    from helpers.hub.network import hub_offline
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -152,8 +152,8 @@ def test_one_noise_schedule_for_sd15_the_tiny_models_and_training():
     import torch
     from diffusers import DDPMScheduler
 
-    from helpers.sd15 import SCHEDULER_CONFIG, configs
-    from helpers.train import noise_scheduler
+    from helpers.models.sd15 import SCHEDULER_CONFIG, configs
+    from helpers.tiny.train import noise_scheduler
 
     saved = configs("full")[0]["scheduler/scheduler_config.json"]
     assert {k: saved[k] for k in SCHEDULER_CONFIG} == SCHEDULER_CONFIG
@@ -165,3 +165,15 @@ def test_one_noise_schedule_for_sd15_the_tiny_models_and_training():
     shipped = json.loads((models_dir() / "shapes-base" / "scheduler" / "scheduler_config.json").read_text())
     assert {k: shipped[k] for k in ("beta_start", "beta_end", "beta_schedule", "num_train_timesteps")} == {
         k: SCHEDULER_CONFIG[k] for k in ("beta_start", "beta_end", "beta_schedule", "num_train_timesteps")}
+
+
+def test_every_function_that_takes_a_mode_refuses_an_unknown_one_with_the_same_words():
+    import helpers
+    from helpers.conditions import controlnet_source, region_palette
+    from helpers.modes import ModeError, checked_mode
+
+    assert checked_mode("hub") == "hub" and checked_mode("tiny") == "tiny"
+    for call in (lambda: checked_mode("auto"), lambda: helpers.model_sources("online"), lambda: controlnet_source("canny", "Hub"),
+                 lambda: region_palette("tiny "), lambda: helpers.load_portrait("offline"), lambda: helpers.demo_picture("offline")):
+        with pytest.raises(ModeError, match=r"Unknown mode '.*': use 'hub' or 'tiny'"):
+            call()

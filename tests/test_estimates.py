@@ -6,12 +6,13 @@ import json
 import os
 from pathlib import Path
 
+import estimates
 import nbformat
 import pytest
-import rehearse  # tools/rehearse.py (tests/conftest.py puts tools/ on the path)
+import rehearse  # tools/ (tests/conftest.py puts it on the path)
+import run_notebook
 
-from helpers import estimates
-from helpers.bench import RECIPES
+from helpers.recipes import RECIPES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +36,7 @@ def test_the_estimate_is_the_counted_work_at_the_published_speed():
 
 
 def test_notebook_05_adds_its_gpu_only_benchmarks():
-    """05's recipes build their own full-size models on a GPU only: they are added from helpers.bench.RECIPES."""
+    """05's recipes build their own full-size models on a GPU only: they are added from helpers.recipes.RECIPES."""
     seconds = estimates.recipe_seconds(repeats=1, steps=20)
     compiled = sum(r.compile_mode is not None for r in RECIPES)
     assert compiled == 2 and seconds > compiled * estimates.GUESSES["compile_s"]
@@ -52,13 +53,13 @@ def test_the_work_was_counted_with_each_notebooks_current_parameters():
             continue
         assert path.name in saved, f"{path.name}: run python tools/rehearse.py --count-work --only {path.name[:2]}"
         assert saved[path.name]["parameters_cell"] == estimates.parameters_source(path), f"{path.name}: parameters changed since the count"
-        names = rehearse.parameter_names(nbformat.read(path, as_version=4))
+        names = run_notebook.parameter_names(nbformat.read(path, as_version=4))
         injected = {k: v for k, v in rehearse.parameters_for(path.name, rehearse.COUNT_PARAMETERS).items() if k in names}
         assert saved[path.name]["parameters"] == injected, path.name  # only the picture size was made small
 
 
 def test_the_intros_quote_the_estimates():
-    """Each intro's **Runs in:** line ends with the T4 estimate of helpers.estimates."""
+    """Each intro's **Runs in:** line ends with the T4 estimate of tools/estimates.py."""
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         intro = nbformat.read(path, as_version=4).cells[0].source
         if path.name.startswith("06"):

@@ -13,11 +13,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import hub_cache
 import pytest
 
-from helpers import hub_cache, sd15
-from helpers.anatomy import zero_convolutions
-from helpers.pipeline import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB, HUB_MORE_CONDITIONS_GB
+from helpers.hub.ids import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_DOWNLOAD_GB, HUB_MORE_CONDITIONS_GB
+from helpers.models import sd15
+from helpers.models.anatomy import zero_convolutions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +54,7 @@ def test_notebook_07s_controlnets_are_in_the_cache_and_load(small_cache):
     """Scribble and segmentation: ControlNet 1.0's config, the Canny one's random weights (hard-linked), loadable."""
     from diffusers import ControlNetModel
 
-    from helpers.sd15 import HUB_CONTROLNETS
+    from helpers.hub.ids import HUB_CONTROLNETS
 
     canny = snapshot(small_cache, HUB_CONTROLNET)
     for name, repo_id in HUB_CONTROLNETS.items():

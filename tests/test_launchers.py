@@ -119,7 +119,10 @@ def test_install_cell_does_nothing_outside_colab(monkeypatch):
 
 def test_binder_folder_is_what_repo2docker_reads():
     files = {p.name for p in (ROOT / "binder").iterdir()}
-    assert {"requirements.txt", "postBuild", "runtime.txt"} <= files
+    assert {"requirements.txt", "postBuild", "runtime.txt", "start"} <= files
+    start = (ROOT / "binder" / "start").read_text()  # run before the server: what importing helpers no longer does
+    assert 'TRANSFORMERS_VERBOSITY="${TRANSFORMERS_VERBOSITY:-error}"' in start and start.rstrip().endswith('exec "$@"')
+    assert (ROOT / "binder" / "start").stat().st_mode & 0o111, "binder/start must be executable"
     requirements = (ROOT / "binder" / "requirements.txt").read_text()
     assert "download.pytorch.org/whl/cpu" in requirements and "torch==2.13.0" in requirements
     assert "opencv-python-headless" in requirements and "\nopencv-python=" not in requirements
@@ -155,12 +158,14 @@ def test_prefetch_knows_every_condition_and_refuses_others(monkeypatch, capsys):
 
 
 def test_install_check_says_where_the_tiny_models_are_and_when_they_are_missing(monkeypatch):
-    from helpers import check, worlds
+    from helpers import check
     from helpers.files import models_dir
+    from helpers.models import registry
 
     line = next(c for c in check.environment_report(check_hub=False) if c.name == "tiny models")
     assert line.status == "ok" and line.detail == f"circles, shapes, shape-colours in {models_dir()}"
-    monkeypatch.setattr(worlds, "MODELS", models_dir() / "nowhere")
+    nowhere = models_dir() / "nowhere"
+    monkeypatch.setattr(registry, "models_dir", lambda: nowhere)
     line = next(c for c in check.environment_report(check_hub=False) if c.name == "tiny models")
     assert line.status == "missing" and "nowhere/circles-base" in line.detail and "reinstall the package" in line.detail
 
@@ -181,3 +186,12 @@ def test_install_check_reads_pyprojects_dependencies_and_their_versions(monkeypa
     assert lines["diffusers"].status == "missing" and lines["diffusers"].detail == "0.41.0, but this tutorial needs ==0.42.1: pip install 'diffusers==0.42.1'"
     assert lines["tqdm"].status == "missing" and lines["tqdm"].detail == "not installed: pip install 'tqdm>=4.66'"
     assert lines["torch"].status == "ok"  # a local build label (+cpu, +cu128) satisfies >=2.6
+
+
+@pytest.mark.parametrize("command", ["helpers.prefetch", "helpers.tiny.train"])  # helpers.check has no options: tested above
+def test_every_learner_command_starts_cleanly_from_another_folder(command, tmp_path):
+    """The package's own commands (not tools/): each one's --help from a folder outside the checkout, with no warning
+    (runpy warns when a package's __init__ imported the module it is asked to run)."""
+    run = subprocess.run([sys.executable, "-m", command, "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert run.returncode == 0 and run.stdout.startswith(f"usage: python -m {command}"), run.stderr
+    assert "Warning" not in run.stderr, run.stderr

@@ -38,10 +38,9 @@ def test_solutions_are_hidden_in_the_full_notebooks():
 def test_a_learner_copy_runs_top_to_bottom(tmp_path):
     """The learner's version runs as the full one does (its exercise cells are blank). One copy stands for all:
     they differ from their notebooks only by that, and make test runs every notebook."""
-    from nbclient import NotebookClient
+    from run_notebook import run_notebook
 
-    nb = nbformat.read(ROOT / "learner" / "00_setup.ipynb", as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(ROOT / "learner" / "00_setup.ipynb", tmp_path, timeout_s=300).notebook
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
     assert any("Exercise 1: your code here" in c.source for c in nb.cells)

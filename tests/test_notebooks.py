@@ -59,11 +59,9 @@ def test_no_secrets_or_sys_path_hacks(path):
 
 def test_a_notebook_runs_from_another_working_folder(tmp_path):
     """nbmake runs each notebook in its own folder; learners may start Jupyter anywhere."""
-    from nbclient import NotebookClient
+    from run_notebook import run_notebook
 
-    nb = load(ROOT / "notebooks" / "01_canny.ipynb")
-    nb.cells = [c for c in nb.cells if "skip-execution" not in c.metadata.get("tags", [])]
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = run_notebook(ROOT / "notebooks" / "01_canny.ipynb", tmp_path, timeout_s=120).notebook
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
 

@@ -23,7 +23,7 @@ def text_of(relative: str) -> str:
 
 
 def circles_jump() -> int:
-    from helpers.train import TrainingLog
+    from helpers.tiny.train import TrainingLog
 
     return TrainingLog(**json.loads((MODELS / "circles-controlnet-curve.json").read_text())["log"]).jump_step()
 
@@ -39,7 +39,7 @@ def test_the_circles_jump_step_is_quoted_as_measured():
 def test_the_hub_download_size_is_one_constant():
     """Every size in GB quoted near "download" or "weights" is ``HUB_DOWNLOAD_GB`` (00 once said ~5 GB), or where it
     is said to be notebook 07's, ``HUB_MORE_CONDITIONS_GB``."""
-    from helpers.pipeline import HUB_DOWNLOAD_GB, HUB_MORE_CONDITIONS_GB
+    from helpers.hub.ids import HUB_DOWNLOAD_GB, HUB_MORE_CONDITIONS_GB
 
     for relative in ("notebooks/00_setup.ipynb", "README.md", "docs/workshop.md"):
         text = text_of(relative)
@@ -76,7 +76,7 @@ def test_the_colour_controlnet_figures_are_quoted_as_measured(key):
 
 
 def test_each_notebook_says_how_long_it_runs_as_measured():
-    """``**Runs in:**`` in each intro: the seconds measured by ``python -m helpers.bench overview`` (rounded up to
+    """``**Runs in:**`` in each intro: the seconds measured by ``python tools/bench.py overview`` (rounded up to
     5 s), or for 06 the estimate from the reference training run's seconds per step."""
     import math
 
@@ -93,9 +93,9 @@ def test_each_notebook_says_how_long_it_runs_as_measured():
 
 
 def test_the_notebook_benchmark_runs_notebooks_as_make_test_does():
-    """``python -m helpers.bench ci-notebooks`` times the notebooks with make test's settings (the Makefile's
+    """``python tools/bench.py ci-notebooks`` times the notebooks with make test's settings (the Makefile's
     TEST_ENV and one torch thread)."""
-    from helpers.measure import CI_ENV
+    from bench import CI_ENV
 
     makefile = (ROOT / "Makefile").read_text()
     test_env = re.search(r"^TEST_ENV := (.*)$", makefile, re.MULTILINE).group(1).split()
@@ -104,7 +104,7 @@ def test_the_notebook_benchmark_runs_notebooks_as_make_test_does():
 
 
 def test_the_notebook_benchmark_reports_each_notebook_against_the_budget(tmp_path, monkeypatch):
-    from helpers.measure import ci_notebooks
+    from bench import ci_notebooks
 
     monkeypatch.delenv("CONTROLNET_TUTORIAL_QUICK", raising=False)
     for name, source in [("01_settings.ipynb", 'import os\nassert os.environ["CONTROLNET_TUTORIAL_QUICK"] == "1" and os.environ["OMP_NUM_THREADS"] == "1"'),

@@ -4,8 +4,8 @@ import torch
 from PIL import Image
 
 from helpers import canny_control_image, generate, resize_for_pipeline
-from helpers.anatomy import activate_zero_convolutions, zero_convolutions
 from helpers.devices import DeviceError
+from helpers.models.anatomy import activate_zero_convolutions, zero_convolutions
 from helpers.modes import ModeError
 from helpers.optimizations import apply_optimizations
 from helpers.pipeline import load_controlnet_pipeline
@@ -184,7 +184,7 @@ def test_unknown_tiny_model_is_refused():
 
 
 def test_a_fidelity_sweep_shows_one_bar_and_leaves_the_pipelines_bars_as_they_were(own_pipe, control, capsys):
-    from helpers.evaluate import fidelity_sweep
+    from helpers.fidelity import fidelity_sweep
 
     own_pipe.set_progress_bar_config(leave=True)
     settings = [{"conditioning_scale": 0.0}, {"conditioning_scale": 0.5}, {"conditioning_scale": 1.0}]

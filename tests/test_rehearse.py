@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-import rehearse  # tools/rehearse.py
+import rehearse  # tools/ (tests/conftest.py puts it on the path)
+import run_notebook
 
 
 def notebook(parameters: str, body: str):
@@ -27,7 +28,7 @@ def write(tmp_path, name, nb):
 
 def test_parameter_names_and_per_notebook_tables():
     nb = notebook("SIZE = None  # px\nSTEPS, SEED = 20, 0\nPROMPTS = [1, 2]", "pass")
-    assert rehearse.parameter_names(nb) == {"SIZE", "STEPS", "SEED", "PROMPTS"}
+    assert run_notebook.parameter_names(nb) == {"SIZE", "STEPS", "SEED", "PROMPTS"}
     table = {"*": {"SIZE": 64, "STEPS": 2}, "02": {"TRAIN_STEPS": 3}}
     assert rehearse.parameters_for("02_concepts.ipynb", table) == {"SIZE": 64, "STEPS": 2, "TRAIN_STEPS": 3}
     assert rehearse.parameters_for("03_pipeline.ipynb", table) == {"SIZE": 64, "STEPS": 2}
@@ -101,3 +102,40 @@ with torch.no_grad():
     assert record["ok"], record
     # 3 passes of 2 x 32 x 32 = 3/4 of a 512x512 guided step, one unguided 64x64 pass = 1/2 of one
     assert record["work"] == {"unet": 1.25, "controlnet": 0.0, "vae_decode": 0.0, "unet_models": 1, "controlnet_models": 0}
+
+
+def test_a_dry_count_answers_zeros_of_the_right_shapes_and_trains_for_real():
+    """``work_counter.install(dry=True)`` in this process: a full-size-width UNet and its ControlNet answer zeros of the
+    shapes the real ones give (without grad), still run for real with grad (training), and count every call."""
+    import torch
+    import work_counter
+    from diffusers import ControlNetModel, UNet2DConditionModel
+
+    from helpers.models.anatomy import activate_zero_convolutions
+
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(sample_size=8, block_out_channels=(32, 64), layers_per_block=1, cross_attention_dim=768,
+                                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+                                attention_head_dim=8, norm_num_groups=8)
+    controlnet = ControlNetModel.from_unet(unet)  # its hint encoder: 8x down, 64 px to the 8x8 latents
+    activate_zero_convolutions(controlnet)  # a fresh ControlNet adds exactly zero: the zeros below would prove nothing
+    sample, text, hint = torch.randn(2, 4, 8, 8), torch.randn(2, 77, 768), torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        real_down, real_mid = controlnet(sample, 10, encoder_hidden_states=text, controlnet_cond=hint, return_dict=False)
+        real = unet(sample, 10, encoder_hidden_states=text).sample
+    before = dict(work_counter.WORK)
+    work_counter.install(dry=True)
+    try:
+        with torch.no_grad():
+            down, mid = controlnet(sample, 10, encoder_hidden_states=text, controlnet_cond=hint, return_dict=False)
+            zeros = unet(sample, 10, encoder_hidden_states=text).sample
+        trained = unet(sample, 10, encoder_hidden_states=text).sample
+    finally:
+        work_counter.uninstall()
+    assert real.abs().sum() > 0 and torch.equal(zeros, torch.zeros_like(real)) and torch.allclose(trained, real, atol=1e-5)
+    assert [d.shape for d in down] == [d.shape for d in real_down] and mid.shape == real_mid.shape
+    assert all(d.abs().sum() == 0 for d in (*down, mid)) and real_mid.abs().sum() > 0
+    assert work_counter.WORK["unet"] - before["unet"] == 2 * 2 * 8 * 8 / (2 * 64 * 64)  # two calls of 2 latents of 8x8
+    assert work_counter.WORK["controlnet"] - before["controlnet"] == 2 * 8 * 8 / (2 * 64 * 64)
+    with torch.no_grad():  # uninstalled: real again
+        assert torch.equal(unet(sample, 10, encoder_hidden_states=text).sample, real)

@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers import shapes as S
-from helpers.circles import PALETTE
 from helpers.fidelity import canny_fidelity
+from helpers.models.registry import PALETTE
+from helpers.tiny import shapes as S
 
 
 def test_scenes_are_a_function_of_seed_and_index():
@@ -109,7 +109,15 @@ def test_layout_iou_asks_where_not_which_colour():
 
 
 def test_a_picture_dataset_must_say_how_to_draw_a_sample():
-    from helpers.circles import PictureDataset
+    from helpers.tiny.circles import PictureDataset
 
     with pytest.raises(TypeError, match="abstract"):
         PictureDataset()
+
+
+def test_tiny_modes_demo_picture_is_the_shipped_render_of_the_demo_scene():
+    """The learner's surface loads tiny mode's demo picture from data/shapes-demo.png (it may not import the worlds):
+    it must be exactly what the shapes world draws for DEMO_SCENE."""
+    import helpers
+
+    assert np.array_equal(np.asarray(helpers.demo_picture("tiny")), np.asarray(S.render(S.DEMO_SCENE)))

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from helpers import evaluate as E
-from helpers import shapes as S
-from helpers.worlds import SHAPE_COLOURS, SHAPES, WORLDS, world
+from helpers.tiny import evaluate as E
+from helpers.tiny import shapes as S
+from helpers.tiny.worlds import SHAPE_COLOURS, SHAPES, WORLDS, world
 
 FIGURES = SHAPES.controlnet_dir.parent / "shapes-figures.json"
 
@@ -83,10 +83,10 @@ def test_shipped_colour_controlnet_puts_colours_in_place(colour_figures):
 
 
 def test_the_recipe_is_every_stage_in_order(tmp_path):
-    """`python -m helpers.train recipe --world shapes`: the VAE, the base model, the base model trained on from its
+    """`python -m helpers.tiny.train recipe --world shapes`: the VAE, the base model, the base model trained on from its
     saved weights, then the ControlNet on that base, resumed from its checkpoint where the reference run was, each
     with the reference run's steps (TRAINING_STAGES)."""
-    from helpers.worlds import MORE_BASE, TRAINING_STAGES, recipe_commands
+    from helpers.tiny.worlds import MORE_BASE, TRAINING_STAGES, recipe_commands
 
     base, controlnet, ckpt = str(tmp_path / "shapes-base"), str(tmp_path / "shapes-controlnet"), tmp_path / "ckpt"
     common = ["--world", "shapes", "--base", base]
@@ -107,7 +107,7 @@ def test_the_recipe_runs_end_to_end_and_the_models_load(tmp_path, monkeypatch):
     output, and the result loads in the stock pipeline."""
     from diffusers import ControlNetModel, StableDiffusionControlNetPipeline
 
-    from helpers.train import main
+    from helpers.tiny.train import main
 
     monkeypatch.setenv("CONTROLNET_TUTORIAL_QUICK", "1")
     main(["recipe", "--world", "shapes", "--out", str(tmp_path)])

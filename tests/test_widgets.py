@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from helpers.canny import auto_thresholds, canny_edges, edge_density, to_gray
-from helpers.widgets import CannyExplorer, canny_preview
+from helpers.ui.widgets import CannyExplorer, canny_preview
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_explorer_needs_images():
 
 def test_generation_panel_generates_with_progress(tiny_pipe):
     from helpers import generate
-    from helpers.widgets import GenerationPanel
+    from helpers.ui.widgets import GenerationPanel
 
     control = Image.new("RGB", (64, 64))
     panel = GenerationPanel(tiny_pipe, control, prompt="a portrait", steps=3)
@@ -78,7 +78,7 @@ def test_generation_panel_generates_with_progress(tiny_pipe):
 
 
 def test_generation_panel_shows_errors(tiny_pipe):
-    from helpers.widgets import GenerationPanel
+    from helpers.ui.widgets import GenerationPanel
 
     panel = GenerationPanel(tiny_pipe, Image.new("RGB", (64, 64)), prompt="x", steps=2)
     panel.guidance_scale.value = 7.5
@@ -89,10 +89,10 @@ def test_generation_panel_shows_errors(tiny_pipe):
 
 
 def test_shape_drawer_follows_the_sketch(tiny_pipe):
-    from helpers import shapes as S
     from helpers.canny import canny_control_image
-    from helpers.evaluate import follow_sketch
-    from helpers.widgets import ShapeDrawer
+    from helpers.tiny import shapes as S
+    from helpers.tiny.evaluate import follow_sketch
+    from helpers.ui.widgets import ShapeDrawer
 
     drawer = ShapeDrawer(tiny_pipe, steps=2)
     assert drawer.error is None and drawer.result.scene == S.DEMO_SCENE
@@ -108,7 +108,7 @@ def test_shape_drawer_follows_the_sketch(tiny_pipe):
 
 
 def test_shape_drawer_reports_bad_sketches(tiny_pipe):
-    from helpers.widgets import ShapeDrawer
+    from helpers.ui.widgets import ShapeDrawer
 
     drawer = ShapeDrawer(tiny_pipe, steps=1)
     drawer.rows[0][2].value = 0.0  # the star's centre on the border: it cannot fit

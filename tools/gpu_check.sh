@@ -18,5 +18,5 @@ HF_HUB_OFFLINE=1 "$PY" -m pytest tests/test_gpu_branch.py -q -p no:cacheprovider
 status=0
 PYTHONUNBUFFERED=1 "$PY" tools/rehearse.py || status=$?
 only=(); [ "$RECIPES" = all ] || only=(--only "$RECIPES")
-PYTHONUNBUFFERED=1 "$PY" -m helpers.bench --json data/bench/gpu_full.json recipes --size full --device cuda --repeats 2 "${only[@]}"
+PYTHONUNBUFFERED=1 "$PY" tools/bench.py --json data/bench/gpu_full.json recipes --size full --device cuda --repeats 2 "${only[@]}"
 exit $status

@@ -10,7 +10,7 @@ from a folder outside the clone: in hub mode, and 06 and 07 (whose tiny worlds a
 
 Each notebook runs in a fresh kernel, from a working folder other than its own, with
 ``CONTROLNET_TUTORIAL_MODE=hub``, ``HF_HUB_OFFLINE=1`` and ``HF_HUB_CACHE`` pointing at the cache that
-``helpers.hub_cache`` writes (SD1.5 + the Canny ControlNet at full size, random weights): the code a
+``tools/hub_cache.py`` writes (SD1.5 + the Canny ControlNet at full size, random weights): the code a
 learner runs in hub mode, at the real sizes. On a CPU, parameters that keep the run short (image size,
 steps) are injected after each notebook's ``parameters`` cell with papermill, as a teacher would,
 never by editing the notebook; on a GPU the notebooks' own 512 px defaults run.
@@ -39,8 +39,9 @@ from pathlib import Path
 from unittest import mock
 
 import learner_path  # tools/ is on the path: scripts run from it, tests/conftest.py adds it
+from estimates import WORK_FILE, save_work
+from run_notebook import client, prepared
 
-from helpers.estimates import WORK_COUNTER, WORK_FILE, WORK_PROBE, save_work
 from helpers.modes import QUICK_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ CPU_PARAMETERS = {
 }
 GPU_PARAMETERS = {"*": {"REPEATS": 1}}
 # `--count-work`: the notebooks' own steps, sweeps and solutions; only the pictures small (the count of denoising
-# steps does not depend on the picture size; helpers.estimates scales the work back to each notebook's size).
+# steps does not depend on the picture size; tools/estimates.py scales the work back to each notebook's size).
 COUNT_PARAMETERS = {"*": {"SIZE": 64, "MAX_SIDE": 256, "RESOLUTION": 64}}
 # Notebooks that never use hub mode: rehearsing them would repeat `make test`'s run of the same code.
 HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); run in tiny mode below"}
@@ -87,13 +88,14 @@ print("REHEARSAL_PEAKS", json.dumps(_peaks))
 """
 
 
-def parameter_names(nb) -> set[str]:
-    """Names assigned in the notebook's cell tagged ``parameters``."""
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            targets = [t for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Assign) for t in node.targets]
-            return {name.id for t in targets for name in ast.walk(t) if isinstance(name, ast.Name)}
-    return set()
+def counter_cell(dry: bool) -> str:
+    """The first cell of every rehearsed kernel: ``tools/work_counter.py`` loaded from its file (the kernel's path is
+    the learner's: tools/ is not on it) and started."""
+    return (f"import importlib.util as _u\n_spec = _u.spec_from_file_location('work_counter', {str(Path(__file__).with_name('work_counter.py'))!r})\n"
+            f"_work_counter = _u.module_from_spec(_spec)\n_spec.loader.exec_module(_work_counter)\n_work_counter.install(dry={dry})\n")
+
+
+WORK_PROBE = 'import json\nprint("REHEARSAL_WORK", json.dumps(_work_counter.WORK))\n'
 
 
 class _Sampler(threading.Thread):
@@ -143,35 +145,27 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
     a real forward pass at full size takes seconds on a CPU). ``learner``: run in that environment's kernel, the
     install cell included, followed by ``learner_path.CHECK`` (twice with ``install_twice``)."""
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
 
-    nb = load_notebook_node(str(path))  # papermill's reader: adds the metadata its injection needs
-    if skip_solutions:
-        nb.cells = [c for c in nb.cells if "solution" not in c.metadata.get("tags", [])]
-    injected = {k: v for k, v in parameters.items() if k in parameter_names(nb)}
-    if injected:
-        nb = parameterize_notebook(nb, injected)
+    nb, injected = prepared(path, parameters, skip_solutions)
     if learner is not None:
         install = next(i for i, c in enumerate(nb.cells) if "skip-execution" in c.metadata.get("tags", []))
         extra = [nbformat.v4.new_code_cell(nb.cells[install].source)] * install_twice + [nbformat.v4.new_code_cell(learner_path.CHECK)]
         nb.cells[install + 1:install + 1] = extra
-    nb.cells.insert(0, nbformat.v4.new_code_cell(WORK_COUNTER + ("_rehearsal_dry = True\n" if dry else "")))
-    client = NotebookClient(nb, timeout=timeout_s, kernel_name=learner.kernel if learner else "python3", resources={"metadata": {"path": str(workdir)}})
+    nb.cells.insert(0, nbformat.v4.new_code_cell(counter_cell(dry)))
+    runner = client(nb, workdir, learner.kernel if learner else "python3", timeout_s)
     if learner is not None:
-        client.skip_cells_with_tag = "rehearsal-skips-nothing"  # the install cell runs, as on Colab
+        runner.skip_cells_with_tag = "rehearsal-skips-nothing"  # the install cell runs, as on Colab
     record = {"notebook": path.name, "ok": False, "seconds": None, "peak_rss_gb": None, "peak_gpu_gb": None, "parameters": injected, "error": None,
               "work": None}
     start = time.perf_counter()
-    with client.setup_kernel():
-        sampler = _Sampler(client.km.provisioner.pid)
+    with runner.setup_kernel():
+        sampler = _Sampler(runner.km.provisioner.pid)
         sampler.start()
         try:
             for index, cell in enumerate(nb.cells):
                 try:
-                    client.execute_cell(cell, index)
+                    runner.execute_cell(cell, index)
                     if learner is not None and cell.source == learner_path.CHECK:
                         record["install"] = learner.check("".join(o.get("text", "") for o in cell.outputs))
                 except CellExecutionError as err:
@@ -190,7 +184,7 @@ def run_notebook(path: Path, parameters: dict, workdir: Path, out_path: Path | N
         peaks = {}
         nb.cells.append(nbformat.v4.new_code_cell(PEAK_PROBE + WORK_PROBE))  # nbclient executes cells of its notebook only
         try:
-            probe = client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+            probe = runner.execute_cell(nb.cells[-1], len(nb.cells) - 1)
             text = "".join(o.get("text", "") for o in probe.outputs)
             peaks = json.loads(text.split("REHEARSAL_PEAKS", 1)[1].split("REHEARSAL_WORK")[0])
             record["work"] = {k: round(v, 3) for k, v in json.loads(text.split("REHEARSAL_WORK", 1)[1]).items()}
@@ -298,10 +292,10 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
 
 
 def main(argv: list[str] | None = None) -> int:
-    from helpers.hub_cache import default_root, write_hub_cache
+    from hub_cache import default_root, write_hub_cache
 
     parser = argparse.ArgumentParser(prog="python tools/rehearse.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=None, help="a Hub-shaped cache (default: written by helpers.hub_cache)")
+    parser.add_argument("--cache", type=Path, default=None, help="a Hub-shaped cache (default: written by tools/hub_cache.py)")
     parser.add_argument("--only", default=None, help="comma-separated notebook numbers, e.g. 02,03")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
     parser.add_argument("--in-place", action="store_true", help="leave the learner's path out: the notebooks in this environment's kernel")

@@ -1,38 +1,22 @@
-"""Benchmarks that print figures (never timed assertions).
+"""The speed and memory recipes of notebook 05, each run the same way: a fresh pipeline, the recipe's switches, warm-up,
+then the best of a few timed pictures; seconds per image, denoising steps per second, peak GPU memory, and the fraction
+of the device's measured matmul peak reached. At tiny size through the normal loader, or at full Stable Diffusion 1.5 +
+ControlNet size with random weights (timing depends on the architecture, not on the weights; nothing is downloaded).
 
-``python -m helpers.bench`` (or ``make bench``): the set-up time recorded by ``make setup``, each
-notebook's execution time in tiny mode, and the tiny pipeline's time for 20 UniPC steps at 64x64 and
-256x256.
-
-``python -m helpers.bench ci-notebooks``: each notebook executed as ``make test`` executes it (tiny mode, CI's
-short settings, one torch thread), against the 60 s budget per notebook.
-
-``python -m helpers.bench recipes``: the speed/memory recipes of notebook 05 side by side in one process,
-at tiny size or at full Stable Diffusion 1.5 + ControlNet size with random weights (timing depends on
-the architecture, not on the weights; nothing is downloaded). For each recipe: seconds per image,
-denoising steps per second, peak GPU memory, and the fraction of the device's measured matmul peak
-reached. The full-size GPU run is one command::
-
-    python -m helpers.bench --json data/bench/gpu_full.json recipes --size full --device cuda
-
-(``--only blog,recommended`` runs a subset; compiling recipes take a minute or two each.)
+The benchmark command (``python tools/bench.py recipes``, in the repository) runs them all and saves the tables
+that ship in ``data/bench/``; notebook 05 runs a few of them itself and shows the saved ones.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .files import data_dir
-from .measure import PROMPT, ci_notebooks, flops_per_step, load_pipeline, machine_info, matmul_peak, overview
+from helpers.files import data_dir
 
-# ---------------------------------------------------------------------------------------------------
-# Recipes
-# ---------------------------------------------------------------------------------------------------
+PROMPT = "a portrait, best quality, extremely detailed"
 
 
 @dataclass(frozen=True)
@@ -50,7 +34,7 @@ class Recipe:
     compile_mode: str | None = None  # helpers.optimizations.compile_for_gpu with this mode (channels_last + torch.compile)
     recommended: bool = False  # apply helpers.optimizations.apply_recommended_recipe instead of the switches
     fuse_controlnet: bool = True  # with recommended: fuse the ControlNet's QKV projections too
-    in_notebook: bool = True  # notebook 05 runs it (helpers.estimates counts its time); False: the benchmark command only
+    in_notebook: bool = True  # notebook 05 runs it (tools/estimates.py counts its time); False: the benchmark command only
     needs_gpu: bool = False
     needs_xformers: bool = False
 
@@ -101,12 +85,14 @@ def saved_tables(folder: Path | None = None) -> dict[str, dict]:
 
 
 def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, repeats: int, peaks: dict, step_flops: dict) -> Result:
+    """Run one recipe; ``peaks`` and ``step_flops`` cache the device's matmul peaks and each resolution's FLOPs per step
+    across recipes. A failing recipe comes back with its error in ``status`` (the others' figures are kept)."""
     import torch
     from PIL import Image
 
-    from .devices import pick_dtype
-    from .optimizations import apply_optimizations, apply_recommended_recipe, compile_for_gpu, xformers_available
-    from .pipeline import generate
+    from helpers.devices import pick_dtype
+    from helpers.optimizations import apply_optimizations, apply_recommended_recipe, compile_for_gpu, xformers_available
+    from helpers.pipeline import generate
 
     result = Result(recipe.name, recipe.description)
     if recipe.needs_gpu and device.type != "cuda":
@@ -139,6 +125,8 @@ def run_recipe(recipe: Recipe, size: str, device, resolution: int, steps: int, r
             marks.append(time.perf_counter())
             return kwargs
 
+        # Hand-timed, not torch.utils.benchmark.Timer: its timeit() warms up with two full calls of the statement,
+        # minutes at full size on a CPU; a recipe warms up with short calls instead.
         def once(n_steps: int) -> float:
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -202,84 +190,56 @@ def format_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def recipes(size: str, device_name: str | None, resolution: int | None, steps: int, repeats: int, only: list[str] | None) -> dict:
-    from .devices import pick_device
+def load_pipeline(size: str, device, dtype, scheduler: str):
+    """A fresh pipeline for one recipe: the tiny one through the normal loader, or full size from configs."""
+    import torch
 
-    device = pick_device(device_name)
-    resolution = resolution or (512 if size == "full" else 64)
-    chosen = [r for r in RECIPES if not only or r.name in only]
-    if only and len(chosen) != len(only):
-        known = ", ".join(r.name for r in RECIPES)
-        raise SystemExit(f"Unknown recipe in {only}; known: {known}")
-    print(f"recipes at {size} size, {resolution}x{resolution}, {steps} steps, CFG 7.5, on {device} ({machine_info(device).get('gpu', 'CPU')})")
-    peaks: dict = {}
-    step_flops: dict = {}
-    results = []
-    for recipe in chosen:
-        start = time.perf_counter()
-        results.append(run_recipe(recipe, size, device, resolution, steps, repeats, peaks, step_flops))
-        print(f"  {recipe.name:<26} {results[-1].status:<40} ({time.perf_counter() - start:.0f} s)", flush=True)
-    table = format_table(results)
-    print()
-    print(table)
-    flops = next(iter(step_flops.values()), None)
-    if flops:
-        print(f"\none denoising step with CFG (UNet + ControlNet, batch 2): {flops / 1e9:.3f} GFLOP")
-    for dtype, peak in peaks.items():
-        print(f"measured matmul rate, {str(dtype).removeprefix('torch.')}: {peak / 1e12:.3f} TFLOP/s")
-    base = next((r for r in results if r.recipe == BASELINE and r.seconds_per_image), None)
-    best = next((r for r in results if r.recipe == "recommended" and r.seconds_per_image), None)
-    if base and best:
-        memory = "" if best.peak_gib is None else f", peak memory {best.peak_gib:.2f} GiB vs {base.peak_gib:.2f} GiB"
-        print(f"recommended recipe vs blog recipe: {base.seconds_per_image / best.seconds_per_image:.2f}x faster per image{memory}")
-    return {
-        "date": time.strftime("%Y-%m-%d"),
-        "size": size,
-        "resolution": resolution,
-        "steps": steps,
-        "guidance_scale": 7.5,
-        "device": str(device),
-        **machine_info(device),
-        "step_gflop": None if not flops else flops / 1e9,
-        "matmul_peak_tflops": {str(k).removeprefix("torch."): v / 1e12 for k, v in peaks.items()},
-        "results": [asdict(r) for r in results],
-        "table": table,
-    }
+    if size == "tiny":
+        from helpers.pipeline import load_controlnet_pipeline
 
-
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="also save the figures to this JSON file")
-    sub = parser.add_subparsers(dest="command")
-    over = sub.add_parser("overview", help="set-up time, notebooks, tiny pipeline (the default)")
-    over.add_argument("--skip-notebooks", action="store_true", help="do not execute the notebooks")
-    over.add_argument("--notebooks", default=None, help="comma-separated notebook numbers to time, e.g. 00,01 (default: all)")
-    ci = sub.add_parser("ci-notebooks", help="each notebook as make test runs it, against the 60 s budget")
-    ci.add_argument("--notebooks", default=None, help="comma-separated notebook numbers, e.g. 04,06 (default: all)")
-    rec = sub.add_parser("recipes", help="the optimization recipes side by side")
-    rec.add_argument("--size", choices=("tiny", "full"), default="tiny")
-    rec.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
-    rec.add_argument("--resolution", type=int, default=None, help="image side in pixels (default: 512 full, 64 tiny)")
-    rec.add_argument("--steps", type=int, default=20)
-    rec.add_argument("--repeats", type=int, default=3)
-    rec.add_argument("--only", default=None, help="comma-separated recipe names")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("CONTROLNET_TUTORIAL_MODE", "tiny")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    if args.command == "recipes":
-        only = args.only.split(",") if args.only else None
-        figures = recipes(args.size, args.device, args.resolution, args.steps, args.repeats, only)
-    elif args.command == "ci-notebooks":
-        figures = ci_notebooks(args.notebooks.split(",") if args.notebooks else None)
+        pipe = load_controlnet_pipeline("tiny", device=str(device), dtype=dtype, scheduler=scheduler, verbose=False)
     else:
-        notebooks = getattr(args, "notebooks", None)
-        figures = overview(getattr(args, "skip_notebooks", False), notebooks.split(",") if notebooks else None)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
-        print(f"saved {args.json}")
-    return figures
+        from helpers.models.assembly import full_size_pipeline
+
+        pipe = full_size_pipeline(device, dtype)
+        if scheduler == "unipc":
+            from diffusers import UniPCMultistepScheduler
+
+            pipe.scheduler = UniPCMultistepScheduler.from_config(pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return pipe
 
 
-if __name__ == "__main__":
-    main()
+def flops_per_step(pipe, resolution: int) -> float:
+    """FLOPs of one denoising step with classifier-free guidance (UNet + ControlNet at batch 2),
+    counted with ``torch.utils.flop_counter`` on the meta device: shapes only, no compute."""
+    import copy
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    latent = resolution // 8
+    unet, controlnet = copy.deepcopy(pipe.unet).to("meta"), copy.deepcopy(pipe.controlnet).to("meta")
+    x = torch.empty(2, 4, latent, latent, device="meta")
+    text = torch.empty(2, 77, unet.config.cross_attention_dim, device="meta")
+    hint = torch.empty(2, 3, resolution, resolution, device="meta")
+    t = torch.tensor([500, 500], device="meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        down, mid = controlnet(x, t, encoder_hidden_states=text, controlnet_cond=hint, return_dict=False)
+        unet(x, t, encoder_hidden_states=text, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+    return float(counter.get_total_flops())
+
+
+def matmul_peak(device, dtype) -> float:
+    """Measured FLOP/s of a large square matmul in ``dtype``: the practical peak of this device
+    (``torch.utils.benchmark.Timer``: warm-up and CUDA synchronisation included)."""
+    import torch
+    from torch.utils.benchmark import Timer
+
+    n = 8192 if device.type == "cuda" else 1024
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    seconds = Timer("a @ b", globals={"a": a, "b": b}).timeit(20 if device.type == "cuda" else 5).mean
+    return 2 * n**3 / seconds

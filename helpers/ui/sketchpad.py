@@ -12,8 +12,8 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
-from .conditions import BUNDLED_SCRIBBLES, scribble_image
-from .widgets import to_png
+from helpers.conditions import BUNDLED_SCRIBBLES, scribble_image
+from helpers.ui.widgets import to_png
 
 PAD_SIZE = 256  # the canvas on screen, in pixels (the control image is made at the pipeline's size)
 
@@ -30,7 +30,7 @@ class ScribblePad:
     def __init__(self, pipe, prompt: str, size: int | None = None, steps: int = 20, guidance_scale: float = 7.5, start: str = "house"):
         from ipycanvas import Canvas
 
-        from .arguments import one_of, real_number, text, whole_number
+        from helpers.arguments import one_of, real_number, text, whole_number
 
         text("prompt", prompt), whole_number("steps", steps, 1, 1000), real_number("guidance_scale", guidance_scale, 0)
         size is None or whole_number("size", size, 8, 2048)
@@ -110,8 +110,8 @@ class ScribblePad:
         self.status.value = f"{len(self.strokes)} strokes, {white} white pixels in the {self.size}x{self.size} control image"
 
     def generate(self) -> None:
-        from .fidelity import canny_fidelity
-        from .pipeline import generate
+        from helpers.fidelity import canny_fidelity
+        from helpers.pipeline import generate
 
         try:
             if not self.strokes:

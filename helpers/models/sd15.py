@@ -1,7 +1,8 @@
-"""Stable Diffusion 1.5 and its ControlNets as the Hub holds them: the repository ids, and every config
-file's keys and values (``configs("full")``), or the same keys at a few-MB size for tests (``"small"``). The
-Hub-shaped cache (``helpers.hub_cache``), the full-size benchmark (``helpers.measure``) and the parameter
-counts of notebook 02 (``helpers.concepts``) all build from here.
+"""Stable Diffusion 1.5 and its Canny ControlNet as the Hub holds them: every config file's keys and values
+(``configs("full")``), or the same keys at a few-MB size for tests (``"small"``), and the one builder of a model
+from them (``build_model``). The Hub-shaped cache (``tools/hub_cache.py``), the full-size benchmark
+(``helpers.recipes``) and the parameter counts of notebook 02 (``helpers.concepts``) all build from here. (The
+repository ids are ``helpers.hub.ids``.)
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import copy
 
 # SD1.5's noise schedule, as its scheduler_config.json records it (PNDM's settings included): the one copy. The random
-# tiny models, the trained worlds (helpers.train: DDPMScheduler.from_config) and the Hub-shaped cache all read it.
+# tiny models, the trained worlds (helpers.tiny.train: DDPMScheduler.from_config) and the Hub-shaped cache all read it.
 SCHEDULER_CONFIG = dict(
     beta_end=0.012,
     beta_schedule="scaled_linear",
@@ -19,17 +20,6 @@ SCHEDULER_CONFIG = dict(
     skip_prk_steps=True,
     steps_offset=1,
 )
-
-# The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
-HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-# The ControlNets for SD1.5 the notebooks use, by the condition they take (ControlNet 1.0, lllyasviel's first
-# release: all three share one config, the Canny one's below, and ship safetensors on their main branch).
-HUB_CONTROLNETS = {
-    "canny": "lllyasviel/sd-controlnet-canny",  # Canny edges (notebooks 00-05)
-    "scribble": "lllyasviel/sd-controlnet-scribble",  # white strokes on black, drawn by hand (notebook 07)
-    "regions": "lllyasviel/sd-controlnet-seg",  # a segmentation map in ADE20K's class colours (notebook 07)
-}
-HUB_CONTROLNET = HUB_CONTROLNETS["canny"]
 
 CLIP_VOCAB_SIZE = 49408  # openai/clip-vit-large-patch14: 256 bytes x 2 + 48,894 merges + 2 special tokens
 
@@ -203,3 +193,34 @@ def configs(scale: str = "full") -> tuple[dict[str, dict], dict[str, dict]]:
                 if path in files:
                     files[path].update(copy.deepcopy(changes))
     return sd15, controlnet
+
+
+def build_model(path: str, config: dict):
+    """One model of SD1.5's repositories from its config file, random weights (seed with ``torch.manual_seed``
+    first; build inside ``torch.device(...)`` or ``accelerate.init_empty_weights()`` to choose where it lives).
+
+    ``path`` names the file as ``configs()`` does: ``"unet/config.json"``, ``"vae/config.json"``,
+    ``"text_encoder/config.json"``, ``"safety_checker/config.json"``, or the ControlNet's ``"config.json"``.
+    """
+    if path == "unet/config.json":
+        from diffusers import UNet2DConditionModel
+
+        return UNet2DConditionModel.from_config(config)
+    if path == "vae/config.json":
+        from diffusers import AutoencoderKL
+
+        return AutoencoderKL.from_config(config)
+    if path == "config.json":
+        from diffusers import ControlNetModel
+
+        return ControlNetModel.from_config(config)
+    if path == "text_encoder/config.json":
+        from transformers import CLIPTextConfig, CLIPTextModel
+
+        return CLIPTextModel(CLIPTextConfig.from_dict(config))
+    if path == "safety_checker/config.json":
+        from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+        from transformers import CLIPConfig
+
+        return StableDiffusionSafetyChecker(CLIPConfig.from_dict(config))
+    raise ValueError(f"No model is built from {path!r}: use unet/, vae/, text_encoder/ or safety_checker/config.json, or config.json.")

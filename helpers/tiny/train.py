@@ -1,14 +1,14 @@
 """Train a tiny Stable-Diffusion-shaped model and a ControlNet on a world of flat pictures, on a laptop CPU.
 
 Three stages, each a command (seeded, with a progress bar; the ControlNet stage resumable), per world
-(``helpers.worlds``: ``circles`` for notebook 06, ``shapes`` for tiny mode's pictures), each stage's steps
+(``helpers.tiny.worlds``: ``circles`` for notebook 06, ``shapes`` for tiny mode's pictures), each stage's steps
 and batch size from ``TRAINING_STAGES``:
 
-    python -m helpers.train vae        --world shapes   # -> data/models/shapes-base/vae
-    python -m helpers.train base       --world shapes   # -> data/models/shapes-base
-    python -m helpers.train controlnet --world shapes --checkpoints /tmp/ckpt   # -> data/models/shapes-controlnet
-    python -m helpers.train evaluate   --world shapes   # VAE ceiling, base alone vs ControlNet: IoU and edge F1
-    python -m helpers.train recipe     --world shapes   # every stage of the reference run in order (~80 min)
+    python -m helpers.tiny.train vae        --world shapes   # -> data/models/shapes-base/vae
+    python -m helpers.tiny.train base       --world shapes   # -> data/models/shapes-base
+    python -m helpers.tiny.train controlnet --world shapes --checkpoints /tmp/ckpt   # -> data/models/shapes-controlnet
+    python -m helpers.tiny.train evaluate   --world shapes   # VAE ceiling, base alone vs ControlNet: IoU and edge F1
+    python -m helpers.tiny.train recipe     --world shapes   # every stage of the reference run in order (~80 min)
 
 The VAE and the base model (text encoder + UNet) learn colours and kinds from prompts alone; the
 ControlNet, trained on top of the frozen base, learns *where* things go from the control image.
@@ -31,18 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .evaluate import TrainingLog, control_fidelity, held_out_figures, load_base
-from .modes import quick
-from .worlds import CIRCLES, CONTROLNET_LR, TRAINING_STAGES, VALIDATION_SEED, WORLDS, World, recipe_commands
-from .worlds import world as world_named
-
-BASE_DIR, CONTROLNET_DIR, REFERENCE_CURVE = CIRCLES.base_dir, CIRCLES.controlnet_dir, CIRCLES.reference_curve
-# Classifier-free guidance for sampling. Training curves use 3.0 (as the shipped reference curve). For the
-# final figures the scale was chosen on 64 validation outlines (seed 1), then reported on test outlines
-# (seed 2): the ControlNet follows outlines best at 1.5 (IoU 0.90 vs 0.81 at 3.0), the base model gets
-# colours right most often at 3.0.
-GUIDANCE, CONTROLNET_GUIDANCE = CIRCLES.guidance, CIRCLES.controlnet_guidance
-VAE_CONFIG, TEXT_CONFIG, UNET_CONFIG, HINT_CHANNELS = CIRCLES.vae_config, CIRCLES.text_config, CIRCLES.unet_config, CIRCLES.hint_channels
+from helpers.modes import quick
+from helpers.tiny.evaluate import TrainingLog, control_fidelity, held_out_figures, load_base
+from helpers.tiny.worlds import CIRCLES, CONTROLNET_LR, TRAINING_STAGES, VALIDATION_SEED, WORLDS, World, recipe_commands
+from helpers.tiny.worlds import world as world_named
 
 
 def batches(dataset: torch.utils.data.Dataset, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
@@ -57,7 +49,7 @@ def forever(loader):
 
 def make_tokenizer(world: World = CIRCLES):
     """A CLIP tokenizer whose vocabulary has a whole-word token for every word of the world's prompts."""
-    from .tiny import clip_tokenizer
+    from helpers.models.tokenizer import clip_tokenizer
 
     return clip_tokenizer(world.words)
 
@@ -70,7 +62,7 @@ def noise_scheduler():
     """Stable Diffusion's training noise schedule (scaled-linear betas, 1000 steps: ``sd15.SCHEDULER_CONFIG``)."""
     from diffusers import DDPMScheduler
 
-    from .sd15 import SCHEDULER_CONFIG
+    from helpers.models.sd15 import SCHEDULER_CONFIG
 
     return DDPMScheduler.from_config(SCHEDULER_CONFIG)
 
@@ -82,21 +74,24 @@ def noise_scheduler():
 
 def train_vae(steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0, progress: bool = True, world: World = CIRCLES):
     """An ``AutoencoderKL`` trained to reconstruct the world's pictures; its latent scale is set to 1/std."""
+    from accelerate import Accelerator
     from diffusers import AutoencoderKL
     from tqdm.auto import tqdm
 
+    accelerator = Accelerator()  # as train_controlnet: `accelerate launch` runs it on GPUs unchanged
     torch.manual_seed(seed)
     vae = AutoencoderKL(**world.vae_config)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=lr)
-    data = forever(batches(world.dataset(seed=0), batch_size, seed))
+    vae, optimizer, loader = accelerator.prepare(vae, optimizer, batches(world.dataset(seed=0), batch_size, seed))
+    data = forever(loader)
     for _ in tqdm(range(steps), desc="VAE", disable=not progress):
         images = next(data)["pixel_values"]
         posterior = vae.encode(images).latent_dist
         loss = F.mse_loss(vae.decode(posterior.sample()).sample, images) + 1e-6 * posterior.kl().mean()
         optimizer.zero_grad()
-        loss.backward()
+        accelerator.backward(loss)
         optimizer.step()
-    vae.eval()
+    vae = accelerator.unwrap_model(vae).eval()
     with torch.no_grad():
         latents = torch.cat([vae.encode(next(data)["pixel_values"]).latent_dist.mean for _ in range(4)])
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
@@ -109,11 +104,13 @@ def train_base(vae, steps: int, batch_size: int = 32, lr: float = 1e-3, seed: in
     ``(text_encoder, unet, tokenizer)`` with their EMA weights. 10% empty prompts teach the
     unconditional prediction that classifier-free guidance needs. ``start_from``: a saved base model to go on
     training (its weights, a fresh optimizer, the EMA starting from them) instead of random weights."""
+    from accelerate import Accelerator
     from diffusers import UNet2DConditionModel
     from tqdm.auto import tqdm
 
-    from .tiny import clip_text_encoder
+    from helpers.models.tokenizer import clip_text_encoder
 
+    accelerator = Accelerator()
     if start_from is not None:
         _, text_encoder, tokenizer, unet = load_base(start_from)
         text_encoder.train(), unet.train()
@@ -124,21 +121,25 @@ def train_base(vae, steps: int, batch_size: int = 32, lr: float = 1e-3, seed: in
         text_encoder = clip_text_encoder(tokenizer, **world.text_config)
         unet = UNet2DConditionModel(**world.unet_config)
     models = torch.nn.ModuleList([text_encoder, unet])
+    # A hand-written EMA with a constant decay: the shipped base models were trained with it. diffusers' EMAModel ramps
+    # its decay ((1 + step) / (10 + step)), which would change their recipes (MODEL_CARD.md) for no gain at this size.
     ema = copy.deepcopy(models).requires_grad_(False)
     optimizer = torch.optim.AdamW(models.parameters(), lr=lr)
-    scheduler, vae = noise_scheduler(), vae.requires_grad_(False)
-    data = forever(batches(world.dataset(seed=0), batch_size, seed))
+    scheduler, vae = noise_scheduler(), vae.requires_grad_(False).to(accelerator.device)
+    models, optimizer, loader = accelerator.prepare(models, optimizer, batches(world.dataset(seed=0), batch_size, seed))
+    text_encoder, unet = accelerator.unwrap_model(models)
+    data = forever(loader)
     rng = np.random.default_rng(seed)
     for _ in tqdm(range(steps), desc="base model", disable=not progress):
         batch = next(data)
         prompts = ["" if rng.random() < empty_prompt_rate else p for p in batch["prompt"]]
-        loss = diffusion_loss(vae, text_encoder(tokenize(tokenizer, prompts))[0], unet, scheduler, batch["pixel_values"])
+        loss = diffusion_loss(vae, text_encoder(tokenize(tokenizer, prompts).to(accelerator.device))[0], unet, scheduler, batch["pixel_values"])
         optimizer.zero_grad()
-        loss.backward()
+        accelerator.backward(loss)
         optimizer.step()
         with torch.no_grad():
             for averaged, current in zip(ema.parameters(), models.parameters()):
-                averaged.lerp_(current, 1.0 - ema_decay)
+                averaged.lerp_(current.to(averaged.device), 1.0 - ema_decay)
     text_encoder, unet = ema[0].eval(), ema[1].eval()
     return text_encoder, unet, tokenizer
 
@@ -159,7 +160,7 @@ def diffusion_loss(vae, text_embeddings, unet, scheduler, images, controlnet=Non
 
 def save_base(vae, text_encoder, unet, tokenizer, out: Path) -> None:
     """Save as a Stable Diffusion folder (safetensors), loadable by ``from_pretrained`` like SD1.5."""
-    from .assembly import assemble_pipeline
+    from helpers.models.assembly import assemble_pipeline
 
     assemble_pipeline(vae, text_encoder, tokenizer, unet, scheduler="pndm").save_pretrained(out, safe_serialization=True)
 
@@ -193,7 +194,7 @@ def train_controlnet(
         checkpoint_dir: if given, state is saved there every ``validate_every`` steps and a run restarted
             with the same folder resumes where it stopped.
         on_validation: called with ``(step, iou, images)`` after each validation (for live plots).
-        world: what to train on (``helpers.worlds.CIRCLES`` or ``SHAPES``).
+        world: what to train on (``helpers.tiny.worlds.CIRCLES`` or ``SHAPES``).
 
     Returns:
         ``(controlnet, log)``: the trained ``ControlNetModel`` and a ``TrainingLog``.
@@ -202,7 +203,7 @@ def train_controlnet(
     from diffusers import ControlNetModel
     from tqdm.auto import tqdm
 
-    from .concepts import freeze, randomize_zero_convolutions
+    from helpers.concepts import freeze, randomize_zero_convolutions
     accelerator = Accelerator()
     vae, text_encoder, tokenizer, unet = load_base(base_dir or world.base_dir)
     for model in (vae, text_encoder, unet):  # the locked copy
@@ -249,7 +250,7 @@ def train_controlnet(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m helpers.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m helpers.tiny.train", description=__doc__.splitlines()[0])
     parser.add_argument("stage", choices=("vae", "base", "controlnet", "evaluate", "recipe"),
                         help="recipe: every stage of the world in order, into --out (default data/models)")
     parser.add_argument("--world", choices=tuple(WORLDS), default="circles")
@@ -277,9 +278,9 @@ def main(argv: list[str] | None = None) -> None:
         out = args.out or world.base_dir.parent
         with tempfile.TemporaryDirectory(prefix="controlnet-checkpoints-") as checkpoints:
             for command in recipe_commands(world, out, Path(checkpoints), quick_steps=quick(0, 2) or None):
-                print("python -m helpers.train", " ".join(command), flush=True)
+                print("python -m helpers.tiny.train", " ".join(command), flush=True)
                 main(command)
-        print(f"{world.name}: every stage done in {time.perf_counter() - start:.0f} s; figures: python -m helpers.train evaluate --world {world.name}"
+        print(f"{world.name}: every stage done in {time.perf_counter() - start:.0f} s; figures: python -m helpers.tiny.train evaluate --world {world.name}"
               f" --base {out / world.base_dir.name} --out {out / world.controlnet_dir.name}")
         return
     if args.stage == "vae":
@@ -301,7 +302,7 @@ def main(argv: list[str] | None = None) -> None:
                                            checkpoint_dir=args.checkpoints, on_validation=report, world=world)
         out = args.out or world.controlnet_dir
         controlnet.save_pretrained(out, safe_serialization=True)
-        curve = {"how": f"python -m helpers.train controlnet --world {world.name} --steps {steps} --lr {lr:g} --seed {args.seed} --init {args.init}",
+        curve = {"how": f"python -m helpers.tiny.train controlnet --world {world.name} --steps {steps} --lr {lr:g} --seed {args.seed} --init {args.init}",
                  "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                  "wall_seconds": time.perf_counter() - start, "log": asdict(log)}
         (out.parent / f"{out.name}-curve.json").write_text(json.dumps(curve))
@@ -311,7 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         for key, value in figures.items():
             print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
         if args.json is not None:
-            args.json.write_text(json.dumps({"how": f"python -m helpers.train evaluate --world {world.name}", **figures}, indent=1) + "\n")
+            args.json.write_text(json.dumps({"how": f"python -m helpers.tiny.train evaluate --world {world.name}", **figures}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .canny import canny_control_image
-from .circles import PALETTE, PictureDataset, iou
+from helpers.canny import canny_control_image
+from helpers.models import registry
+from helpers.models.registry import PALETTE, SHAPE_KINDS, SHAPE_WORDS
+from helpers.tiny.circles import PictureDataset, iou
 
-SIZE = 64
-KINDS = ("circle", "square", "triangle", "star")
+SIZE = registry.SHAPES.size
+KINDS = SHAPE_KINDS
 MIN_GRAY_CONTRAST = 50  # 0-255 grey levels between a shape and the background (Canny at 100/200 then sees it)
 RADII = (7, 14)  # each shape fits a circle of this radius (inclusive, pixels at 64x64)
 PHRASINGS = (
@@ -29,7 +31,7 @@ PHRASINGS = (
     "{list}, {background} background",
     "a {background} background with {shapes}",
 )
-WORDS = tuple(PALETTE) + KINDS + ("a", "an", "and", "on", "with", "background")
+WORDS = SHAPE_WORDS
 
 
 def gray(colour: str) -> float:

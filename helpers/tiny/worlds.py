@@ -1,25 +1,21 @@
-"""The two training worlds of the tiny trained models: what each one draws, its model sizes, its score.
+"""The tiny trained worlds: what each one draws, its held-out examples, its score, and its training stages.
 
-A ``World`` bundles what the trainers (``helpers.train``) and the evaluation (``helpers.evaluate``) need to
-know about a dataset: the dataset itself, the words of its prompts, the picture size, the configs of the
-VAE, text encoder, UNet and ControlNet hint encoder, where the trained models live, and the control score
-of one generated picture. ``CIRCLES`` is notebook 06's fill50k-style task (32x32, an outline says where the
-disc goes); ``SHAPES`` is a true Canny ControlNet (64x64 scenes of shapes, the control is the picture's
-Canny edges) used wherever tiny mode's pictures should mean something (notebooks 00, 03, 04, 05).
+A ``World`` is a world's models (``helpers.models.registry``: sizes, vocabulary, configs, folders) together with
+what the trainers (``helpers.tiny.train``) and the evaluation (``helpers.tiny.evaluate``) need to know about its
+data: the dataset itself, one held-out example, and the control score of one generated picture.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from . import circles, shapes
-from .files import models_dir
+from helpers.models import registry
+from helpers.tiny import circles, shapes
 
-MODELS = models_dir()
 VALIDATION_SEED, TEST_SEED = 1, 2  # the training data uses seed 0
 
 
@@ -38,49 +34,18 @@ class Example(NamedTuple):
         return self.item.prompt
 
 
-@dataclass(frozen=True)
-class World:
-    """A dataset and the tiny Stable-Diffusion-shaped models trained on it (see the module docstring)."""
+@dataclass(frozen=True, kw_only=True)
+class World(registry.WorldModels):
+    """A world's models and its data (see the module docstring)."""
 
-    name: str
-    size: int
-    words: tuple[str, ...]
     dataset: Callable[..., Any]  # dataset(seed=0) -> a torch Dataset of pixel_values, conditioning, prompt
     example: Callable[[int, int], Example]  # example(index, seed)
     score: Callable[[np.ndarray, Example], float]  # control fidelity of one generated uint8 picture
-    vae_config: dict = field(repr=False)
-    text_config: dict = field(repr=False)
-    unet_config: dict = field(repr=False)
     layout: Callable[[np.ndarray, Example], float] | None = None  # where things are drawn, whatever their colours
-    hint_channels: tuple[int, ...] = (16, 32, 64)  # ControlNet's hint encoder: 2 downsamplings = 4x, like the VAE
-    # Classifier-free guidance: ``guidance`` for training curves, ``controlnet_guidance`` for the final figures
-    # (chosen on validation examples, reported on test examples; see data/models/MODEL_CARD.md).
-    guidance: float = 3.0
-    controlnet_guidance: float = 1.5
-    base_name: str | None = None  # a world whose base model this one shares (its ControlNet takes another control)
-
-    @property
-    def base_dir(self) -> Path:
-        return MODELS / f"{self.base_name or self.name}-base"
-
-    @property
-    def controlnet_dir(self) -> Path:
-        return MODELS / f"{self.name}-controlnet"
-
-    def missing_folders(self) -> list[Path]:
-        """The shipped model folders of this world that are not there (an install without its data)."""
-        return [folder for folder in (self.base_dir, self.controlnet_dir) if not folder.is_dir()]
-
-    @property
-    def reference_curve(self) -> Path:
-        return MODELS / f"{self.name}-controlnet-curve.json"
 
     def examples(self, count: int, seed: int = VALIDATION_SEED) -> list[Example]:
         """``count`` examples of ``seed`` (never the training seed 0)."""
         return [self.example(i, seed) for i in range(count)]
-
-
-TEXT_CONFIG = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=77, projection_dim=64)
 
 
 def _circle_example(index: int, seed: int) -> Example:
@@ -111,48 +76,11 @@ def _shape_layout(picture: np.ndarray, example: Example) -> float:
     return shapes.layout_iou(picture, example.item)
 
 
-CIRCLES = World(
-    name="circles",
-    size=circles.SIZE,
-    words=circles.WORDS,
-    dataset=lambda seed=0: circles.FillCircles(seed=seed),
-    example=_circle_example,
-    score=_circle_score,
-    vae_config=dict(
-        in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(16, 32, 32), layers_per_block=1, latent_channels=4, norm_num_groups=8, sample_size=32,
-    ),  # 3 blocks: 4x down, 32x32 images -> 4x8x8 latents
-    text_config=TEXT_CONFIG,
-    unet_config=dict(
-        sample_size=8, in_channels=4, out_channels=4, down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"), block_out_channels=(32, 64), layers_per_block=1,
-        cross_attention_dim=64, attention_head_dim=8, norm_num_groups=8,
-    ),
-)
-
-# 64x64 pictures -> 4x16x16 latents. Cross-attention only at 8x8 and 4x4: at 16x16 it tripled the step time
-# (0.84 s vs 0.31 s per batch of 32 on 2 cores) and the prompt decides colours and kinds, not pixels.
-SHAPES = World(
-    name="shapes",
-    size=shapes.SIZE,
-    words=shapes.WORDS,
-    dataset=lambda seed=0: shapes.ShapesWorld(seed=seed),
-    example=_shape_example,
-    score=_shape_score,
-    layout=_shape_layout,
-    controlnet_guidance=3.0,
-    vae_config=dict(CIRCLES.vae_config, sample_size=64),
-    text_config=TEXT_CONFIG,
-    unet_config=dict(
-        sample_size=16, in_channels=4, out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"), block_out_channels=(32, 64, 64), layers_per_block=1,
-        cross_attention_dim=64, attention_head_dim=8, norm_num_groups=8,
-    ),
-)
-
-# The same scenes and base model; the control is the colour layout (``shapes.colour_layout``): a second ControlNet
-# for notebook 07, where it and the Canny one are combined (Multi-ControlNet).
-SHAPE_COLOURS = replace(SHAPES, name="shape-colours", base_name=SHAPES.name, example=_colour_example,
+CIRCLES = World(**vars(registry.CIRCLES), dataset=lambda seed=0: circles.FillCircles(seed=seed), example=_circle_example, score=_circle_score)
+SHAPES = World(**vars(registry.SHAPES), dataset=lambda seed=0: shapes.ShapesWorld(seed=seed), example=_shape_example, score=_shape_score,
+               layout=_shape_layout)
+# The same scenes and base model; the control is the colour layout (``shapes.colour_layout``).
+SHAPE_COLOURS = replace(SHAPES, **vars(registry.SHAPE_COLOURS), example=_colour_example,
                         dataset=lambda seed=0: shapes.ShapesWorld(seed=seed, control="colours"))
 
 WORLDS = {world.name: world for world in (CIRCLES, SHAPES, SHAPE_COLOURS)}
@@ -166,7 +94,7 @@ def world(name: str) -> World:
 
 
 # The reference runs' steps and batch sizes (data/models/MODEL_CARD.md): one command per stage, or all of a
-# world's stages in order with ``python -m helpers.train recipe --world NAME``. "base_more": the base model trained
+# world's stages in order with ``python -m helpers.tiny.train recipe --world NAME``. "base_more": the base model trained
 # on from its saved weights (``--start-from``) with MORE_BASE's learning rate and seed. "controlnet_more": the
 # ControlNet resumed from its checkpoint up to that many steps in all (a resume starts the data order afresh, so
 # the recipe resumes where the reference run did).

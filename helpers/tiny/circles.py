@@ -14,18 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-PALETTE: dict[str, tuple[int, int, int]] = {
-    "red": (220, 40, 40),
-    "green": (40, 170, 60),
-    "blue": (40, 80, 220),
-    "yellow": (240, 220, 40),
-    "white": (245, 245, 245),
-    "black": (15, 15, 15),
-    "orange": (245, 140, 20),
-    "purple": (140, 50, 180),
-}
-WORDS = tuple(PALETTE) + ("circle", "with", "background")
-SIZE = 32
+from helpers.models import registry
+from helpers.models.registry import CIRCLE_WORDS, PALETTE
+
+WORDS = CIRCLE_WORDS
+SIZE = registry.CIRCLES.size
 RADII = (5, 12)  # inclusive range of radii, in pixels
 
 

@@ -115,7 +115,7 @@ def figure_png(fig: plt.Figure) -> bytes:
 
 
 def recipe_bars(results: Sequence, title: str = "", metric: str = "seconds_per_image", label: str = "seconds per image") -> plt.Figure:
-    """Horizontal bars of one metric per benchmark result (``helpers.bench.Result`` or its dict);
+    """Horizontal bars of one metric per benchmark result (``helpers.recipes.Result`` or its dict);
     skipped or failed recipes are listed with their reason instead of a bar."""
     rows = [r if isinstance(r, dict) else r.__dict__ for r in results]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.0))

@@ -13,9 +13,10 @@ import ipywidgets as widgets
 import numpy as np
 from PIL import Image
 
-from .arguments import ArgumentError, one_of, real_number, text, whole_number
-from .arguments import control_image as check_control_image
-from .canny import auto_thresholds, canny_edges, check_thresholds, edge_density, to_gray
+from helpers.arguments import ArgumentError, one_of, real_number, text, whole_number
+from helpers.arguments import control_image as check_control_image
+from helpers.canny import auto_thresholds, canny_edges, check_thresholds, edge_density, to_gray
+from helpers.models.registry import PALETTE
 
 BLUR_CHOICES = (0, 3, 5, 7, 9, 11)
 
@@ -107,7 +108,7 @@ class ResidualScaleExplorer:
     PROFILES = ("uniform", "guess mode", "only highest resolution", "only mid block")
 
     def __init__(self, residuals, conditioning_scale: float = 1.0):
-        from .concepts import residual_magnitudes
+        from helpers.concepts import residual_magnitudes
 
         real_number("conditioning_scale", conditioning_scale, 0, 2)
         self.residuals = residuals
@@ -123,8 +124,8 @@ class ResidualScaleExplorer:
 
     def update(self) -> None:
         """Rescale, measure and redraw."""
-        from .concepts import block_profile, scaled_magnitudes
-        from .plots import figure_png, residual_bars
+        from helpers.concepts import block_profile, scaled_magnitudes
+        from helpers.ui.plots import figure_png, residual_bars
 
         count = len(self.residuals[0]) + 1
         self.magnitudes = scaled_magnitudes(self.residuals, self.scale.value, block_profile(self.profile.value, count))
@@ -172,7 +173,7 @@ class GenerationPanel:
         return callback_kwargs
 
     def _on_click(self, _button=None) -> None:
-        from .pipeline import generate
+        from helpers.pipeline import generate
 
         self.error = None
         self.progress.max, self.progress.value = self.steps.value, 0
@@ -207,11 +208,11 @@ class GenerationPanel:
 class CircleDrawer:
     """Place a circle's outline with sliders; a fill-circles ControlNet pipeline paints it.
 
-    Thin wiring over ``helpers.evaluate.generate_circles``; ``control`` and ``image`` hold the last arrays.
+    Thin wiring over ``helpers.tiny.evaluate.generate_circles``; ``control`` and ``image`` hold the last arrays.
     """
 
     def __init__(self, pipe, scale: int = 8):
-        from .circles import PALETTE, RADII, SIZE
+        from helpers.tiny.circles import RADII, SIZE
 
         self.pipe, self.scale = pipe, whole_number("scale", scale, 1, 32)
         self.x = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="x", continuous_update=False)
@@ -231,9 +232,9 @@ class CircleDrawer:
         self.update()
 
     def update(self) -> None:
-        from .circles import Circle, picture_and_outline
-        from .evaluate import generate_circles
-        from .worlds import CIRCLES
+        from helpers.tiny.circles import Circle, picture_and_outline
+        from helpers.tiny.evaluate import generate_circles
+        from helpers.tiny.worlds import CIRCLES
 
         if self.fill.value == self.background.value:
             self.status.value = "<span style='color:red'>pick two different colours</span>"
@@ -257,13 +258,12 @@ class ShapeDrawer:
     """Sketch up to three shapes (kind, colour, place, size) on a background; the pipeline draws the scene
     from its prompt and its Canny edges, and the panel shows how well the picture follows (edge F1, IoU).
 
-    Thin wiring over ``helpers.shapes.scene_from_choices`` and ``helpers.evaluate.follow_sketch``;
+    Thin wiring over ``helpers.tiny.shapes.scene_from_choices`` and ``helpers.tiny.evaluate.follow_sketch``;
     ``result`` holds the last ``SketchResult``, ``error`` the last message shown in red.
     """
 
     def __init__(self, pipe, guidance_scale: float = 7.5, steps: int = 20, size: int | None = None, scale: int = 4):
-        from .circles import PALETTE
-        from .shapes import DEMO_SCENE, KINDS, RADII, SIZE
+        from helpers.tiny.shapes import DEMO_SCENE, KINDS, RADII, SIZE
 
         real_number("guidance_scale", guidance_scale, 0), whole_number("steps", steps, 1, 1000), whole_number("scale", scale, 1, 32)
         size is None or whole_number("size", size, 8, 2048)
@@ -297,8 +297,8 @@ class ShapeDrawer:
         self.update()
 
     def update(self) -> None:
-        from .evaluate import follow_sketch
-        from .shapes import scene_from_choices
+        from helpers.tiny.evaluate import follow_sketch
+        from helpers.tiny.shapes import scene_from_choices
 
         chosen = [(k.value, c.value, x.value, y.value, r.value) for k, c, x, y, r in self.rows if k.value != "none"]
         try:

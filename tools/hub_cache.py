@@ -1,7 +1,7 @@
 """A Hub-shaped offline cache of SD1.5 and its ControlNets, with random weights: hub mode, rehearsed.
 
-``python -m helpers.hub_cache`` writes ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and the ControlNets of
-``sd15.HUB_CONTROLNETS`` (Canny, scribble, segmentation) the way huggingface_hub caches them
+``python tools/hub_cache.py`` writes ``stable-diffusion-v1-5/stable-diffusion-v1-5`` and the ControlNets of
+``helpers.hub.ids.HUB_CONTROLNETS`` (Canny, scribble, segmentation) the way huggingface_hub caches them
 (``models--org--name/refs/main`` holding a revision, ``snapshots/<revision>/<component>/...``), with
 every component the real repositories have, their configs at the real sizes and values, a CLIP
 tokenizer with the real vocabulary size (49,408), and random weights in safetensors. Nothing is
@@ -29,16 +29,19 @@ from pathlib import Path
 
 import torch
 
-from .files import is_ready, staged_folder
-from .sd15 import CLIP_VOCAB_SIZE, HUB_BASE_MODEL, HUB_CONTROLNET, HUB_CONTROLNETS, SCALES, configs
-from .tiny import cache_dir, write_clip_tokenizer_files
+from helpers.files import cache_dir, is_ready, staged_folder
+from helpers.hub.ids import HUB_BASE_MODEL, HUB_CONTROLNET, HUB_CONTROLNETS
+from helpers.models.sd15 import CLIP_VOCAB_SIZE, SCALES, build_model, configs
+from helpers.models.tokenizer import write_clip_tokenizer_files
 
-CACHE_FORMAT = 2  # bump when the layout or the configs in helpers.sd15 change
+CACHE_FORMAT = 2  # bump when the layout or the configs in helpers.models.sd15 change
 
 
 def repo_folder(root: Path, repo_id: str) -> Path:
-    """``models--org--name``: where huggingface_hub caches ``repo_id`` under ``root``."""
-    return Path(root) / ("models--" + repo_id.replace("/", "--"))
+    """``models--org--name``: where huggingface_hub caches ``repo_id`` under ``root`` (its own naming)."""
+    from huggingface_hub.file_download import repo_folder_name
+
+    return Path(root) / repo_folder_name(repo_id=repo_id, repo_type="model")
 
 
 def _revision(repo_id: str, scale: str) -> str:
@@ -59,40 +62,25 @@ def _save_weights(model: torch.nn.Module, path: Path) -> None:
 
 
 def _write_sd15(snapshot: Path, files: dict[str, dict], seed: int) -> torch.nn.Module:
-    """Write every file of the SD1.5 repository; return the UNet (the ControlNet is made from it)."""
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
-    from transformers import CLIPConfig, CLIPTextConfig, CLIPTextModel
-
+    """Write every file of the SD1.5 repository; return the UNet (the ControlNet is made from it). One model at a
+    time, each freed once saved: the full-size cache is written in a few GB of RAM."""
     for path, content in files.items():
         _write_json(snapshot / path, content)
     write_clip_tokenizer_files(snapshot / "tokenizer", vocab_size=CLIP_VOCAB_SIZE)
-
-    torch.manual_seed(seed)
-    text_encoder = CLIPTextModel(CLIPTextConfig.from_dict(files["text_encoder/config.json"]))
-    _save_weights(text_encoder, snapshot / "text_encoder" / "model.safetensors")
-    del text_encoder
-    torch.manual_seed(seed + 1)
-    checker = StableDiffusionSafetyChecker(CLIPConfig.from_dict(files["safety_checker/config.json"]))
-    _save_weights(checker, snapshot / "safety_checker" / "model.safetensors")
-    del checker
-    torch.manual_seed(seed + 2)
-    vae = AutoencoderKL.from_config(files["vae/config.json"])
-    _save_weights(vae, snapshot / "vae" / "diffusion_pytorch_model.safetensors")
-    del vae
-    torch.manual_seed(seed + 3)
-    unet = UNet2DConditionModel.from_config(files["unet/config.json"])
-    _save_weights(unet, snapshot / "unet" / "diffusion_pytorch_model.safetensors")
-    return unet
+    weights = {"text_encoder": "model.safetensors", "safety_checker": "model.safetensors", "vae": "diffusion_pytorch_model.safetensors",
+               "unet": "diffusion_pytorch_model.safetensors"}
+    for offset, (part, file_name) in enumerate(weights.items()):
+        torch.manual_seed(seed + offset)
+        model = build_model(f"{part}/config.json", files[f"{part}/config.json"])
+        _save_weights(model, snapshot / part / file_name)
+    return model  # the UNet, last
 
 
 def _write_controlnet(snapshot: Path, files: dict[str, dict], unet: torch.nn.Module, seed: int) -> None:
-    from diffusers import ControlNetModel
-
-    from .anatomy import activate_zero_convolutions
+    from helpers.models.anatomy import activate_zero_convolutions
 
     _write_json(snapshot / "config.json", files["config.json"])
-    controlnet = ControlNetModel.from_config(files["config.json"])
+    controlnet = build_model("config.json", files["config.json"])
     # The trainable copy starts as the UNet's encoder (as in training); the zero convolutions get small
     # non-zero values, as a trained ControlNet's have, so the control image changes the picture.
     controlnet.load_state_dict({**controlnet.state_dict(), **{k: v for k, v in unet.state_dict().items() if k in controlnet.state_dict()}})
@@ -108,7 +96,7 @@ def write_hub_cache(root: Path, scale: str = "full", seed: int = 0) -> Path:
     root = Path(root)
     if is_ready(root):
         return root
-    with staged_folder(root, f"helpers.hub_cache, scale {scale}, seed {seed}: random weights, real layout and configs") as staging:
+    with staged_folder(root, f"tools/hub_cache.py, scale {scale}, seed {seed}: random weights, real layout and configs") as staging:
         _write_repositories(staging, scale, seed)
     return root
 
@@ -140,7 +128,7 @@ def default_root(scale: str = "full") -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m helpers.hub_cache", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/hub_cache.py", description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=None,
                         help="the HF_HUB_CACHE folder to write (default: hub-rehearsal-<scale>-v<format> in the tutorial cache)")
     parser.add_argument("--scale", choices=SCALES, default="full")

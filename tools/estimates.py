@@ -4,7 +4,7 @@ The work is counted, the speed is published:
 
 * **Work** (``data/hub-work-cpu.json``, written by ``python tools/rehearse.py --count-work``): every notebook run
   in hub mode against the Hub-shaped cache with its own steps, sweeps and solutions, only the pictures small; a
-  counter in the kernel (``WORK_COUNTER``, injected by the rehearsal) adds up every forward pass of the full-size
+  counter in the kernel (``tools/work_counter.py``, loaded by the rehearsal) adds up every forward pass of the full-size
   UNet and ControlNets (in 512x512 steps with classifier-free guidance), every VAE decode (in 512x512 pictures) and
   how many full-size models ran. In that run the full-size UNet and ControlNets answer zeros (a real pass takes
   seconds on a CPU; the count needs the calls, not their results), so asserts on pictures may fail there: the
@@ -13,10 +13,10 @@ The work is counted, the speed is published:
   1)", torch 2.0, float16, no compile): Stable Diffusion 6.9 steps/s, Stable Diffusion + ControlNet 4.89 steps/s.
   A UNet step therefore costs 1/6.9 s and a ControlNet pass the difference; a VAE decode costs what its FLOPs cost
   at the UNet's rate (2.5 TFLOP against 1.61 for a UNet step: ``data/bench/h200_reference.json``). Loading a model
-  from the disk onto the GPU is a guess (the download itself is not counted: sizes in ``helpers.pipeline``).
+  from the disk onto the GPU is a guess (the download itself is not counted: sizes in ``helpers.hub.ids``).
 
 Notebook 05's benchmarks build their own full-size models on a GPU only, so its counted work (on a CPU) misses
-them; ``recipe_seconds`` adds them from ``helpers.bench.RECIPES`` with the factors below, each a stated guess.
+them; ``recipe_seconds`` adds them from ``helpers.recipes.RECIPES`` with the factors below, each a stated guess.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import json
 import math
 from pathlib import Path
 
-from .files import data_dir, repository_root
+from helpers.files import data_dir, repository_root
 
 WORK_FILE = data_dir() / "hub-work-cpu.json"
 
@@ -43,69 +43,6 @@ GUESSES = {
     "sequential_offload_slowdown": 10.0,  # every layer copied to the GPU at every step
     "compile_s": 120.0,  # torch.compile of the UNet: 77 s on the H200 (data/bench/h200_reference.json)
 }
-
-
-# Work, counted in the kernel: every forward pass of a Stable-Diffusion-1.5-sized UNet or ControlNet (cross-attention
-# width 768; the tiny models are left out) in units of one 512x512 step with classifier-free guidance (a batch of 2
-# latents of 64x64); VAE decodes in 512x512 pictures; how many such models ran. ``t4_seconds`` prices the counts.
-WORK_COUNTER = """
-import importlib.abc, importlib.util, sys
-_rehearsal_work = {"unet": 0.0, "controlnet": 0.0, "vae_decode": 0.0, "unet_models": 0, "controlnet_models": 0}
-_rehearsal_seen = set()
-_rehearsal_dry = False  # True in a --count-work run: the full-size UNet and ControlNets answer zeros
-def _rehearsal_zeros(self, key, sample, return_dict):
-    import torch
-    from diffusers.models.controlnets.controlnet import ControlNetOutput
-    from diffusers.models.unets.unet_2d_condition import UNet2DConditionOutput
-    if key == "unet":
-        return UNet2DConditionOutput(sample=torch.zeros_like(sample)) if return_dict else (torch.zeros_like(sample),)
-    channels, layers = self.config.block_out_channels, self.config.layers_per_block
-    b, _, h, w = sample.shape
-    shapes = [(channels[0], h, w)]
-    for i, c in enumerate(channels):
-        shapes += [(c, h >> i, w >> i)] * layers + ([(c, h >> (i + 1), w >> (i + 1))] if i < len(channels) - 1 else [])
-    down = tuple(sample.new_zeros(b, *shape) for shape in shapes)
-    mid = sample.new_zeros(b, channels[-1], h >> (len(channels) - 1), w >> (len(channels) - 1))
-    return ControlNetOutput(down_block_res_samples=down, mid_block_res_sample=mid) if return_dict else (down, mid)
-def _rehearsal_count(cls, method, key, full_size):
-    original = getattr(cls, method)
-    def counted(self, *args, **kwargs):
-        sample = args[0] if args else kwargs.get("sample", kwargs.get("z"))
-        if full_size(self.config) and sample is not None:
-            b, _, h, w = sample.shape
-            _rehearsal_work[key] += b * h * w / ((1 if key == "vae_decode" else 2) * 64 * 64)
-            if key != "vae_decode" and id(self) not in _rehearsal_seen:
-                _rehearsal_seen.add(id(self))
-                _rehearsal_work[key + "_models"] += 1
-            if _rehearsal_dry and key != "vae_decode" and not sys.modules["torch"].is_grad_enabled():  # training (02) runs for real
-                return _rehearsal_zeros(self, key, sample, kwargs.get("return_dict", True))
-        return original(self, *args, **kwargs)
-    setattr(cls, method, counted)
-def _rehearsal_install(diffusers):
-    _rehearsal_count(diffusers.UNet2DConditionModel, "forward", "unet", lambda c: c.cross_attention_dim == 768)
-    _rehearsal_count(diffusers.ControlNetModel, "forward", "controlnet", lambda c: c.cross_attention_dim == 768)
-    _rehearsal_count(diffusers.AutoencoderKL, "decode", "vae_decode", lambda c: tuple(c.block_out_channels) == (128, 256, 512, 512))
-class _RehearsalHook(importlib.abc.MetaPathFinder):  # counts from the notebook's own import of diffusers on
-    def find_spec(self, name, path=None, target=None):
-        if name != "diffusers":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        run = spec.loader.exec_module
-        def exec_module(module):
-            run(module)
-            _rehearsal_install(sys.modules[name])  # diffusers replaces itself by a lazy module
-        spec.loader.exec_module = exec_module
-        return spec
-if "diffusers" in sys.modules:
-    _rehearsal_install(sys.modules["diffusers"])
-else:
-    sys.meta_path.insert(0, _RehearsalHook())
-"""
-WORK_PROBE = """
-import json
-print("REHEARSAL_WORK", json.dumps(_rehearsal_work))
-"""
 
 
 def parameters_source(path: Path) -> str:
@@ -134,7 +71,7 @@ def parameter_values(path: Path) -> dict:
 
 def save_work(report: dict, folder: Path | None = None, path: Path = WORK_FILE) -> None:
     """Write the denoising work each notebook did in a ``--count-work`` run, with the parameters cell it had, to
-    ``path`` (read by ``helpers.estimates``; a test fails when a notebook's parameters cell has changed since)."""
+    ``path`` (read by ``tools/estimates.py``; a test fails when a notebook's parameters cell has changed since)."""
     folder = folder or repository_root() / "notebooks"
     old = json.loads(path.read_text())["notebooks"] if path.exists() else {}
     counted = {r["notebook"]: {"work": r["work"], "parameters": r["parameters"], "parameters_cell": parameters_source(folder / r["notebook"]),
@@ -161,8 +98,8 @@ def saved_work(path: Path = WORK_FILE) -> dict:
 
 def recipe_seconds(repeats: int, steps: int) -> float:
     """Notebook 05's benchmarks on a T4: each recipe that runs there (xformers is not installed on Colab) loads
-    full-size models, warms up twice with 3 steps and runs ``repeats`` times, as ``helpers.bench.run_recipe`` does."""
-    from .bench import RECIPES
+    full-size models, warms up twice with 3 steps and runs ``repeats`` times, as ``helpers.recipes.run_recipe`` does."""
+    from helpers.recipes import RECIPES
 
     total = 0.0
     for recipe in RECIPES:
@@ -206,4 +143,4 @@ def t4_line(notebook: str, work: dict | None = None) -> str:
     if seconds is None:
         return "hub mode changes nothing here"
     about = "under a minute" if seconds < 60 else f"about {math.ceil(seconds / 60)} min"
-    return f"on Colab's T4 in hub mode {about}, the first download left out (an estimate, not a measurement: `helpers.estimates`)"
+    return f"on Colab's T4 in hub mode {about}, the first download left out (an estimate, not a measurement: `tools/estimates.py`)"

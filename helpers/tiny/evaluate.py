@@ -1,12 +1,12 @@
 """Load the tiny trained models, generate with them, and measure how well they follow their control.
 
-The trainers (``helpers.train``) save a base model (VAE, text encoder, tokenizer, UNet) and a ControlNet
-for a world (``helpers.worlds``); this module loads them with the stock ``from_pretrained``, wraps them in
+The trainers (``helpers.tiny.train``) save a base model (VAE, text encoder, tokenizer, UNet) and a ControlNet
+for a world (``helpers.tiny.worlds``); this module loads them with the stock ``from_pretrained``, wraps them in
 the stock diffusers pipelines, and scores held-out examples two ways: the world's own score (IoU of the
 shapes or disc the picture drew with the ones the control meant) and Canny edge F1 at 2 px
 (``helpers.fidelity``, as ControlNet++ measures Canny control).
 
-    python -m helpers.train evaluate --world shapes   # the figures of data/models/MODEL_CARD.md
+    python -m helpers.tiny.train evaluate --world shapes   # the figures of data/models/MODEL_CARD.md
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .circles import PALETTE
-from .fidelity import EdgeScore, canny_fidelity
-from .worlds import CIRCLES, TEST_SEED, Example, World
+from helpers.fidelity import EdgeScore, canny_fidelity
+from helpers.models.registry import PALETTE
+from helpers.tiny.worlds import CIRCLES, TEST_SEED, Example, World
 
 
 def load_base(base_dir: Path | str = CIRCLES.base_dir):
@@ -32,7 +32,7 @@ def load_base(base_dir: Path | str = CIRCLES.base_dir):
 
     base_dir = Path(base_dir)
     if not (base_dir / "model_index.json").exists():
-        raise FileNotFoundError(f"No trained base model in {base_dir}: run `python -m helpers.train vae` then `base` (see data/models/MODEL_CARD.md).")
+        raise FileNotFoundError(f"No trained base model in {base_dir}: run `python -m helpers.tiny.train vae` then `base` (see data/models/MODEL_CARD.md).")
     return (
         AutoencoderKL.from_pretrained(base_dir / "vae", use_safetensors=True).eval(),
         CLIPTextModel.from_pretrained(base_dir / "text_encoder", use_safetensors=True).eval(),
@@ -44,7 +44,7 @@ def load_base(base_dir: Path | str = CIRCLES.base_dir):
 def stock_pipeline(parts, controlnet=None):
     """The stock diffusers pipeline around the given models, with UniPC: ``StableDiffusionControlNetPipeline``
     when a ControlNet is given, else ``StableDiffusionPipeline``."""
-    from .assembly import assemble_pipeline
+    from helpers.models.assembly import assemble_pipeline
 
     pipe = assemble_pipeline(*parts, scheduler="unipc", controlnet=controlnet)
     pipe.set_progress_bar_config(disable=True)
@@ -200,62 +200,18 @@ class SketchResult:
 
 def follow_sketch(pipe, scene, seed: int = 0, steps: int = 20, conditioning_scale: float = 1.0, guidance_scale: float = 7.5,
                   size: int | None = None) -> SketchResult:
-    """Draw ``scene`` (a ``helpers.shapes.Scene``), take its Canny edges, generate from its prompt, and score.
+    """Draw ``scene`` (a ``helpers.tiny.shapes.Scene``), take its Canny edges, generate from its prompt, and score.
 
     The sketch is drawn at 64x64 and enlarged to ``size`` (default: the pipeline's native size, 64 for the
     tiny shapes model, 512 for Stable Diffusion 1.5), so the same call works in both modes.
     """
-    from . import arguments as check
-    from .canny import canny_control_image
-    from .pipeline import generate
-    from .shapes import SIZE, render, shape_iou
+    from helpers import arguments as check
+    from helpers.canny import canny_control_image
+    from helpers.pipeline import generate
+    from helpers.tiny.shapes import SIZE, render, shape_iou
 
     size = check.whole_number("size", size, 8, 2048) if size is not None else pipe.unet.config.sample_size * pipe.vae_scale_factor
     control = canny_control_image(render(scene).resize((size, size), Image.Resampling.NEAREST), 100, 200)
     picture = generate(pipe, scene.prompt, control, seed=seed, steps=steps, guidance_scale=guidance_scale, conditioning_scale=conditioning_scale)[0]
     edges = canny_fidelity(picture, control)
     return SketchResult(scene, control, picture, edges, shape_iou(picture.resize((SIZE, SIZE), Image.Resampling.BILINEAR), scene))
-
-
-@dataclass
-class SweepPoint:
-    """One setting of a sweep: its keyword arguments, one picture per seed, their mean edge F1 (2 px)."""
-
-    setting: dict
-    pictures: list[Image.Image]
-    f1: float
-
-
-def fidelity_sweep(pipe, prompt: str, control: Image.Image, settings: list[dict], seeds: list[int], low: int = 100, high: int = 200,
-                   **common) -> list[SweepPoint]:
-    """For each setting (keyword arguments of ``helpers.generate``, e.g. ``{"conditioning_scale": 0.5}``), one
-    picture per seed in one batched call, scored against ``control`` by Canny edge F1 at 2 px (Canny with
-    ``low``/``high``, the thresholds that made the control). ``common`` is passed to every call.
-
-    One progress bar for the sweep, one step per setting (unless the pipeline's bars are switched off), instead of
-    the pipeline's own bar for every call."""
-    from tqdm.auto import tqdm
-
-    from . import arguments as check
-    from .canny import check_thresholds
-    from .fidelity import mean_canny_fidelity
-    from .pipeline import generate
-
-    if not isinstance(settings, (list, tuple)) or not settings or not all(isinstance(s, dict) for s in settings):
-        raise check.ArgumentError("settings must be a non-empty list of dicts of generate()'s keywords, e.g. [{'conditioning_scale': 0.5}].")
-    if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise check.ArgumentError(f"seeds must be a non-empty list of seeds, e.g. [0, 1], not {seeds!r}.")
-    for i, s in enumerate(seeds):
-        check.whole_number(f"seeds[{i}]", s, 0)
-    check_thresholds(low, high)
-
-    bar_config = dict(getattr(pipe, "_progress_bar_config", {}))  # what set_progress_bar_config stored, restored below
-    pipe.set_progress_bar_config(disable=True)
-    points = []
-    try:
-        for setting in tqdm(settings, desc="settings", disable=bar_config.get("disable", False)):
-            pictures = generate(pipe, [prompt] * len(seeds), control, seed=list(seeds), **{**common, **setting})
-            points.append(SweepPoint(setting, pictures, mean_canny_fidelity(pictures, control, low, high)))
-    finally:
-        pipe.set_progress_bar_config(**bar_config)
-    return points
