@@ -33,7 +33,7 @@ class PrefetchError(RuntimeError):
 
 def prefetch(conditions: tuple[str, ...] = tuple(HUB_CONTROLNETS)) -> list[str]:
     """Download (or find in the cache) SD1.5, the ControlNets of ``conditions`` (default: all of
-    ``sd15.HUB_CONTROLNETS``, notebook 07's too) and the Vermeer painting; return their local paths."""
+    ``helpers.hub.ids.HUB_CONTROLNETS``, notebook 07's too) and the Vermeer painting; return their local paths."""
     unknown = [c for c in conditions if c not in HUB_CONTROLNETS]
     if unknown:
         raise PrefetchError(f"Unknown condition(s) {unknown}: use some of {', '.join(HUB_CONTROLNETS)}.")

@@ -192,3 +192,22 @@ def test_differs_from_saved_compares_bit_for_bit_with_the_file(tiny_model_dirs, 
         unet.conv_in.bias[0] += 1e-7  # the smallest change still counts
     assert W.differs_from_saved(unet, base, subfolder="unet") == ["conv_in.bias"]
     assert W.differs_from_saved(unet.to(torch.float64), base, subfolder="unet") == list(unet.state_dict())  # dtype counts
+
+
+def test_the_plain_safetensors_reader_agrees_with_the_library(tmp_path):
+    """``saved_tensors`` reads a file without a memory map (RSS-light, its docstring says why); the safetensors
+    library reads the same names, dtypes and values from a shipped model file, float32 and float16 alike."""
+    from safetensors.torch import load_file
+
+    from helpers.models.registry import SHAPES
+
+    path = str(SHAPES.controlnet_dir / "diffusion_pytorch_model.safetensors")
+    ours, library = dict(W.saved_tensors(path)), load_file(path)
+    assert ours.keys() == library.keys()
+    assert all(ours[k].dtype == library[k].dtype and torch.equal(ours[k], library[k]) for k in library)
+    from safetensors.torch import save_file
+
+    mixed = {"half": library[next(iter(library))].half(), "count": torch.arange(5), "flag": torch.tensor([True, False]), "empty": torch.zeros(0)}
+    save_file(mixed, str(tmp_path / "mixed.safetensors"))
+    read = dict(W.saved_tensors(str(tmp_path / "mixed.safetensors")))
+    assert all(read[k].dtype == v.dtype and torch.equal(read[k], v) for k, v in mixed.items())

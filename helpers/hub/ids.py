@@ -3,7 +3,7 @@
 # The blog's "runwayml/stable-diffusion-v1-5" was deleted from the Hub; this is its official mirror.
 HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 # The ControlNets for SD1.5 the notebooks use, by the condition they take (ControlNet 1.0, lllyasviel's first
-# release: all three share one config, the Canny one's below, and ship safetensors on their main branch).
+# release: all three share one config, helpers.models.sd15.CONTROLNET_CANNY, and ship safetensors on their main branch).
 HUB_CONTROLNETS = {
     "canny": "lllyasviel/sd-controlnet-canny",  # Canny edges (notebooks 00-05)
     "scribble": "lllyasviel/sd-controlnet-scribble",  # white strokes on black, drawn by hand (notebook 07)
