@@ -234,6 +234,15 @@ def guess_mode_scales(num_residuals: int = 13) -> tuple[torch.Tensor, torch.Tens
     return diffusers_scales, original_scales
 
 
+def paper_resolution_weights(sides: list[int]) -> torch.Tensor:
+    """The paper's CFG resolution weighting (§3.4): residual ``i`` of side ``h_i`` gets ``w_i = H / h_i``, ``H`` the
+    largest side (64 at 512 px: w = 1 for the 64x64 blocks ... 8 for the 8x8 ones). The released code replaced it
+    by a smooth ramp (``guess_mode_scales``)."""
+    if not sides or any(not isinstance(h, int) or h < 1 for h in sides):
+        raise ValueError(f"sides must be the residuals' sides in latent pixels (positive whole numbers), not {sides!r}.")
+    return torch.tensor([max(sides) / h for h in sides])
+
+
 def scale_residuals(
     residuals: tuple[list[torch.Tensor], torch.Tensor], conditioning_scale: float = 1.0, block_scales: list[float] | None = None
 ) -> tuple[list[torch.Tensor], torch.Tensor]:

@@ -211,3 +211,15 @@ def test_the_plain_safetensors_reader_agrees_with_the_library(tmp_path):
     save_file(mixed, str(tmp_path / "mixed.safetensors"))
     read = dict(W.saved_tensors(str(tmp_path / "mixed.safetensors")))
     assert all(read[k].dtype == v.dtype and torch.equal(read[k], v) for k, v in mixed.items())
+
+
+def test_the_papers_resolution_weights_and_the_released_ramp_differ():
+    """§3.4: w_i = 64 / h_i at 512 px, a step per resolution; diffusers' guess mode ramps smoothly from 0.1 to 1."""
+    sides = [64, 64, 64, 64, 32, 32, 32, 16, 16, 16, 8, 8, 8]  # SD1.5's 13 residuals at 512 px (notebook 02 measures them)
+    paper = C.paper_resolution_weights(sides)
+    assert paper.tolist() == [1.0] * 4 + [2.0] * 3 + [4.0] * 3 + [8.0] * 3
+    relative = paper / paper[-1]
+    ramp, _ = C.guess_mode_scales(13)
+    assert relative[0] == 0.125 and ramp[0] == pytest.approx(0.1) and (relative - ramp).abs().max() > 0.1
+    with pytest.raises(ValueError, match="sides must be"):
+        C.paper_resolution_weights([64, 0])

@@ -124,3 +124,16 @@ def test_the_readme_quotes_the_slowest_notebook_in_ci_mode_as_measured():
     assert figures["over_budget"] == [n for n, s in figures["notebooks_s"].items() if s > figures["budget_s"]]
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert sorted(figures["notebooks_s"]) == notebooks  # every notebook measured
+
+
+def test_02_quotes_the_shipped_ablation_curves():
+    """Notebook 02's reading of the ablation (zero vs random init on the circles world) quotes the shipped curves."""
+    def curve(name):
+        log = json.loads((ROOT / "data" / "models" / name).read_text())["log"]
+        return dict(zip(log["val_step"], log["iou"]))
+
+    zero, random = curve("circles-controlnet-curve.json"), curve("circles-controlnet-random-init-curve.json")
+    text = " ".join(" ".join(c.source for c in nbformat.read(ROOT / "notebooks" / "02_controlnet_concepts.ipynb", as_version=4).cells).split())
+    assert f"jumps between steps 600 and 700 (IoU {zero[600]:.2f} to {zero[700]:.2f})" in text
+    assert f"still at chance at step 1,400 ({random[1400]:.2f}) and starts to rise at 1,500 ({random[1500]:.2f})" in text
+    assert zero[700] - zero[600] > 0.1 and max(random[s] for s in range(100, 1500, 100)) < zero[600] + 0.01
