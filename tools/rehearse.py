@@ -56,7 +56,8 @@ CPU_PARAMETERS = {
     "*": {"SIZE": 64, "STEPS": 2, "MAX_SIDE": 256, "RESOLUTION": 64, "REPEATS": 1, "STEP_COUNTS": [1, 2, 3]},
     "02": {"TRAIN_STEPS": 2},
     # 04: about 20 pipeline calls of one step and one seed each; the others run UniPC's two-step path
-    "04": {"STEPS": 1, "SWEEP_SEEDS": [2], "SCALES": [0.0, 1.0], "WINDOW_STARTS": [0.0], "WINDOW_ENDS": [0.5], "STEP_COUNTS": [1, 2]},
+    "04": {"STEPS": 1, "SWEEP_SEEDS": [2], "SCALES": [0.0, 1.0], "WINDOW_STARTS": [0.0], "WINDOW_ENDS": [0.5], "STEP_COUNTS": [1, 2],
+           "GUIDANCE_SCALES": [1.0, 7.5]},
     "06": {"ABLATION_STEPS": 0},  # mode-independent (the shipped circles models); make test runs its ablation
     "07": {"SCALES": [1.0]},  # the disagreement grid: 1 call instead of 9 (tiny mode runs the whole grid)
 }
