@@ -223,3 +223,28 @@ def test_the_papers_resolution_weights_and_the_released_ramp_differ():
     assert relative[0] == 0.125 and ramp[0] == pytest.approx(0.1) and (relative - ramp).abs().max() > 0.1
     with pytest.raises(ValueError, match="sides must be"):
         C.paper_resolution_weights([64, 0])
+
+
+def test_skip_targets_follow_the_unets_own_wiring(unet, controlnet, inputs):
+    """Residual i, made a distinctive constant, arrives in the decoder resnet ``skip_targets`` names: the skip is the
+    last part of the channels that resnet receives (diffusers concatenates [hidden, skip])."""
+    from helpers.models.anatomy import skip_targets
+
+    targets, shapes = skip_targets(unet), C.residual_shapes(controlnet, inputs)
+    assert len(targets) == len(shapes) == len(C.residual_sources(controlnet)) and targets[-1] == "mid_block output"
+    assert targets[0] == f"up_blocks.{len(unet.up_blocks) - 1}.resnets.{len(unet.up_blocks[-1].resnets) - 1}"  # the first feeds the last
+    seen, handles = {}, []
+    for j, block in enumerate(unet.up_blocks):
+        for k, resnet in enumerate(block.resnets):
+            handles.append(resnet.register_forward_pre_hook(lambda _m, args, name=f"up_blocks.{j}.resnets.{k}": seen.__setitem__(name, args[0])))
+    down = [torch.full(shape, 1000.0 * (i + 1)) for i, shape in enumerate(shapes[:-1])]
+    try:
+        with torch.no_grad():
+            unet(inputs.latents, inputs.timestep, encoder_hidden_states=inputs.text, down_block_additional_residuals=down,
+                 mid_block_additional_residual=torch.zeros(shapes[-1]))
+    finally:
+        for handle in handles:
+            handle.remove()
+    for i, target in enumerate(targets[:-1]):
+        skip = seen[target][:, -shapes[i][1]:]
+        assert abs(skip.mean().item() - 1000.0 * (i + 1)) < 100, (i, target)

@@ -1,4 +1,5 @@
-"""ControlNet anatomy: its zero convolutions, found by name, and how demo models get them "trained".
+"""ControlNet anatomy: its zero convolutions, found by name, how demo models get them "trained", and where each of
+its residuals joins the locked UNet's decoder.
 
 A module of its own because the loader, the tiny models, the Hub-shaped cache and the paper's proofs all
 need it, and it needs nothing of theirs.
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from diffusers import ControlNetModel
+    from diffusers import ControlNetModel, UNet2DConditionModel
 
 
 def zero_convolutions(controlnet: "ControlNetModel") -> list[tuple[str, torch.nn.Conv2d]]:
@@ -40,3 +41,17 @@ def activate_zero_convolutions(controlnet: "ControlNetModel", std: float = 0.05,
         for _, conv in zero_convolutions(controlnet):
             conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * std)
             conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * std)
+
+
+def skip_targets(unet: "UNet2DConditionModel") -> list[str]:
+    """Where each ControlNet residual joins ``unet`` (one per ``helpers.concepts.residual_sources`` entry): residual i
+    is added to skip connection i, which a decoder resnet consumes. diffusers' UNet hands each up block the last
+    ``len(resnets)`` skips still unused, and each resnet takes the last of those first: the first residual (the
+    highest resolution) feeds the decoder's very last resnet. The last residual is added to the mid block's output."""
+    count = 1 + sum(len(block.resnets) + (block.downsamplers is not None) for block in unet.down_blocks)
+    targets, unused = [""] * count, list(range(count))
+    for j, block in enumerate(unet.up_blocks):
+        taken, unused = unused[-len(block.resnets):], unused[: -len(block.resnets)]
+        for k in range(len(block.resnets)):
+            targets[taken[-1 - k]] = f"up_blocks.{j}.resnets.{k}"
+    return targets + ["mid_block output"]

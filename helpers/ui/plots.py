@@ -45,16 +45,17 @@ def hysteresis_overlay(strong: np.ndarray, weak: np.ndarray, edges: np.ndarray) 
     return picture
 
 
-def controlnet_diagram(sources: Sequence[str], shapes: Sequence[tuple[int, ...]], title: str = "") -> plt.Figure:
+def controlnet_diagram(sources: Sequence[str], shapes: Sequence[tuple[int, ...]], title: str = "", targets: Sequence[str] | None = None) -> plt.Figure:
     """Draw where ControlNet's control enters Stable Diffusion's UNet, one row per residual.
 
     Left: the trainable copy (the ControlNet's encoder), fed with the latents plus the encoded control
     image. Middle: one zero convolution per residual. Right: the locked UNet, whose skip connections to the
     decoder (and mid block) each receive one residual, added. ``sources`` and ``shapes`` come from
-    ``helpers.concepts.residual_sources`` and ``residual_shapes``.
+    ``helpers.concepts.residual_sources`` and ``residual_shapes``; ``targets`` (optional) from
+    ``helpers.models.anatomy.skip_targets``: the decoder resnet that consumes each skip.
     """
-    if len(sources) != len(shapes):
-        raise ValueError(f"{len(sources)} sources but {len(shapes)} shapes.")
+    if len(sources) != len(shapes) or (targets is not None and len(targets) != len(sources)):
+        raise ValueError(f"{len(sources)} sources but {len(shapes)} shapes" + ("" if targets is None else f" and {len(targets)} targets") + ".")
     rows = len(sources)
     fig, ax = plt.subplots(figsize=(11, 0.55 * rows + 2.2))
     ax.set_xlim(0, 11)
@@ -79,7 +80,7 @@ def controlnet_diagram(sources: Sequence[str], shapes: Sequence[tuple[int, ...]]
         channels, height, width = shape[-3:]
         box(0.1, y, 3.6, f"{source}  {channels}x{height}x{width}", "#fbd3a9")
         box(4.3, y, 1.4, f"1x1 conv #{i}" if source != "mid_block" else "1x1 conv mid", "#dddddd")
-        target = "mid block output" if source == "mid_block" else f"skip {i} -> decoder"
+        target = targets[i] if targets is not None else "mid block output" if source == "mid_block" else f"skip {i} -> decoder"
         box(7.4, y, 3.5, f"+ {target}  {channels}x{height}x{width}", "#c9dbf5")
         arrow(3.7, y, 4.3, y)
         arrow(5.7, y, 7.4, y)
