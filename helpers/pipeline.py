@@ -64,8 +64,7 @@ def model_sources(mode: str, tiny_model: str = "random") -> tuple[str, str]:
     for folder in world.missing_folders():
         raise FileNotFoundError(f"The shipped {tiny_model} model is missing: {folder}. Reinstall the package, "
                                 "or retrain it (data/models/MODEL_CARD.md).")
-    # The shapes model is tiny mode's Canny ControlNet (the one the conditions table names); circles follows outlines.
-    return str(world.base_dir), controlnet_source("canny", "tiny") if tiny_model == "shapes" else str(world.controlnet_dir)
+    return str(world.base_dir), str(world.controlnet_dir)
 
 
 def load_controlnet_pipeline(
