@@ -55,7 +55,7 @@ VRAM_BUDGET_GB = 14.0  # free Colab's T4: 15 GB
 CPU_PARAMETERS = {
     "*": {"SIZE": 64, "STEPS": 2, "MAX_SIDE": 256, "RESOLUTION": 64, "REPEATS": 1, "STEP_COUNTS": [1, 2, 3]},
     "02": {"TRAIN_STEPS": 2},
-    "03": {"CFG_SEEDS": [0]},  # section 5: 4 variants x 2 guidance scales, one seed
+    "03": {"CFG_SEEDS": [0], "CFG_SCALES": [7.5]},  # section 5: its 4 variants once (make test runs both scales and their check)
     # 04: about 20 pipeline calls of one step and one seed each; the others run UniPC's two-step path
     "04": {"STEPS": 1, "SWEEP_SEEDS": [2], "SCALES": [0.0, 1.0], "WINDOW_STARTS": [0.0], "WINDOW_ENDS": [0.5], "STEP_COUNTS": [1, 2],
            "GUIDANCE_SCALES": [1.0, 7.5]},
