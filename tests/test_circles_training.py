@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.tiny import base_training as B
 from helpers.tiny import circles as C
 from helpers.tiny import evaluate as E
 from helpers.tiny import train as T
@@ -66,15 +67,15 @@ def untrained_base(tmp_path_factory):
     from helpers.models.tokenizer import clip_text_encoder
 
     torch.manual_seed(0)
-    tokenizer = T.make_tokenizer()
+    tokenizer = B.make_tokenizer()
     text = clip_text_encoder(tokenizer, **CIRCLES.text_config)
     folder = tmp_path_factory.mktemp("base")
-    T.save_base(AutoencoderKL(**CIRCLES.vae_config), text, UNet2DConditionModel(**CIRCLES.unet_config), tokenizer, folder)
+    B.save_base(AutoencoderKL(**CIRCLES.vae_config), text, UNet2DConditionModel(**CIRCLES.unet_config), tokenizer, folder)
     return folder
 
 
 def test_tokenizer_has_a_token_per_prompt_word():
-    tokenizer = T.make_tokenizer()
+    tokenizer = B.make_tokenizer()
     tokens = tokenizer.convert_ids_to_tokens(tokenizer("purple circle with orange background").input_ids[1:-1])
     assert tokens == ["purple</w>", "circle</w>", "with</w>", "orange</w>", "background</w>"]
 
@@ -124,18 +125,81 @@ def test_random_init_ablation_and_bad_init(untrained_base):
         T.train_controlnet(untrained_base, steps=1, init="ones", progress=False)
 
 
+def test_empty_prompts_are_one_coin_per_example_whatever_the_batching():
+    """The paper's 50% empty prompts (§3.3): each example's coin depends on (seed, epoch, index) only, so two
+    processes with half a batch each drop exactly the prompts that one process with the whole batch drops."""
+    prompts, indices = [f"prompt {i}" for i in range(1000)], list(range(1000))
+    whole = T.with_empty_prompts(prompts, indices, 0.5, seed=0, epoch=0)
+    halves = T.with_empty_prompts(prompts[1::2], indices[1::2], 0.5, 0, 0) + T.with_empty_prompts(prompts[::2], indices[::2], 0.5, 0, 0)
+    assert sorted(whole) == sorted(halves) and whole[1::2] == halves[:500]
+    dropped = [i for i, p in enumerate(whole) if p == ""]
+    assert 450 <= len(dropped) <= 550 and all(whole[i] == prompts[i] for i in set(indices) - set(dropped))
+    next_epoch = T.with_empty_prompts(prompts, indices, 0.5, seed=0, epoch=1)
+    assert next_epoch != whole and 450 <= next_epoch.count("") <= 550  # a fresh coin per epoch
+    assert T.with_empty_prompts(prompts, indices, 0.5, seed=1, epoch=0) != whole
+    assert T.with_empty_prompts(prompts, indices, 0.0, 0, 0) == prompts and T.with_empty_prompts(prompts, indices, 1.0, 0, 0) == [""] * 1000
+    with pytest.raises(ValueError, match=r"empty_prompt_rate must be between 0 and 1 \(the paper uses 0.5\), not 50"):
+        T.train_controlnet(steps=1, empty_prompt_rate=50, progress=False)
+
+
+def test_training_drops_the_prompts_it_says(untrained_base, monkeypatch):
+    """train_controlnet encodes the batch's prompts after ``with_empty_prompts``: at rate 1 only "" reaches the
+    text encoder, at rate 0 never."""
+    seen = []
+    real = T.tokenize
+    monkeypatch.setattr(T, "tokenize", lambda tokenizer, prompts: seen.append(list(prompts)) or real(tokenizer, prompts))
+    for rate in (1.0, 0.0):
+        seen.clear()
+        T.train_controlnet(untrained_base, steps=2, batch_size=4, empty_prompt_rate=rate, validate_every=100, progress=False)
+        assert len(seen) == 2 and all(len(batch) == 4 for batch in seen)
+        assert all(p == "" for batch in seen for p in batch) == (rate == 1.0) and any(p == "" for batch in seen for p in batch) == (rate == 1.0)
+
+
 def test_jump_step():
     log = T.TrainingLog(val_step=[100, 200, 300], iou=[0.2, 0.55, 0.9])
     assert log.jump_step() == 200 and log.jump_step(0.95) is None
 
 
+def shipped(name: str) -> dict:
+    import json
+
+    return json.loads((CIRCLES.controlnet_dir.parent / name).read_text())
+
+
+def assert_as_shipped(figures: dict, recorded: dict) -> None:
+    """Every figure the evaluate command wrote is what the shipped weights give today (CPU float noise aside)."""
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            for scale, scores in value.items():
+                assert recorded[key][scale] == pytest.approx(scores, abs=0.02), (key, scale)
+        elif isinstance(value, float):
+            assert recorded[key] == pytest.approx(value, abs=0.02), key
+        else:
+            assert recorded[key] == value, key
+
+
 def test_shipped_models_reach_the_reference_figures():
-    """The reference run's figures, recomputed from the shipped weights on 64 outlines never used in training."""
+    """The reference run's figures, recomputed from the shipped weights on 64 outlines never used in training, are
+    those in circles-figures.json (quoted by MODEL_CARD.md and notebook 06)."""
     figures = E.held_out_figures(count=64)
     assert figures["controlnet_iou"] >= 0.85, figures
     assert figures["base_iou"] < 0.45, figures  # the base model alone cannot know where the circle goes
     assert figures["base_colour_accuracy"] >= 0.75, figures  # but it knows the colours
     assert figures["jump_step"] is not None and figures["jump_step"] <= 1000
+    assert figures["controlnet_f1_no_prompt"] >= figures["base_f1"] + 0.3, figures  # the outline alone is enough
+    assert_as_shipped(figures, shipped("circles-figures.json"))
+
+
+def test_empty_prompts_in_training_buy_fidelity_without_a_prompt():
+    """The paper's §3.3 on the circles: the ControlNet trained with every prompt kept follows outlines worse with no
+    prompt, and falls further as guidance grows (its unconditional half never saw the outline with ""); figures as
+    shipped in circles-controlnet-without-empty-prompts-figures.json."""
+    without = E.held_out_figures(controlnet_dir=CIRCLES.controlnet_variant("without-empty-prompts"), count=64, references=False)
+    with_empty = shipped("circles-figures.json")
+    assert_as_shipped(without, shipped("circles-controlnet-without-empty-prompts-figures.json"))
+    assert with_empty["controlnet_f1_no_prompt"] >= without["controlnet_f1_no_prompt"] + 0.1
+    fall = lambda figures: figures["controlnet_by_guidance"]["1.5"]["iou"] - figures["controlnet_by_guidance"]["5"]["iou"]  # noqa: E731
+    assert fall(without) >= 2 * fall(with_empty)  # from guidance 1.5 to 5
 
 
 def test_loader_offers_the_circles_model_by_name():

@@ -90,12 +90,13 @@ def test_the_recipe_is_every_stage_in_order(tmp_path):
 
     base, controlnet, ckpt = str(tmp_path / "shapes-base"), str(tmp_path / "shapes-controlnet"), tmp_path / "ckpt"
     common = ["--world", "shapes", "--base", base]
+    settings = ["--lr", "0.0005", "--empty-prompts", "0.0", "--validate-every", "200", "--checkpoints", str(ckpt)]  # trained before 50% empty prompts
     assert recipe_commands(SHAPES, tmp_path, ckpt) == [
         ["vae", *common, "--out", base, "--steps", "1000"],
         ["base", *common, "--out", base, "--steps", "2400"],
         ["base", *common, "--start-from", base, "--out", base, "--steps", "1300", "--lr", str(MORE_BASE["lr"]), "--seed", "1"],
-        ["controlnet", *common, "--out", controlnet, "--steps", "2400", "--lr", "0.0005", "--validate-every", "200", "--checkpoints", str(ckpt)],
-        ["controlnet", *common, "--out", controlnet, "--steps", "3000", "--lr", "0.0005", "--validate-every", "200", "--checkpoints", str(ckpt)],
+        ["controlnet", *common, "--out", controlnet, "--steps", "2400", *settings],
+        ["controlnet", *common, "--out", controlnet, "--steps", "3000", *settings],
     ]
     assert TRAINING_STAGES["shapes"]["vae"] == (1000, 16)  # the batch size comes from TRAINING_STAGES in each stage
     assert [c[0] for c in recipe_commands(SHAPE_COLOURS, tmp_path, ckpt)] == ["controlnet"]  # it shares the shapes base

@@ -81,7 +81,8 @@ class PictureDataset(torch.utils.data.Dataset, abc.ABC):
     """``length`` samples of seed ``seed`` as training tensors; a subclass says how sample ``index`` is drawn.
 
     Items: ``pixel_values`` (3, size, size) float in [-1, 1], ``conditioning`` (3, size, size) float in [0, 1],
-    ``prompt`` (str), and whatever else the subclass's ``sample`` adds.
+    ``prompt`` (str), ``index`` (int: which sample, so that a trainer can make per-example choices that do not
+    depend on batch order), and whatever else the subclass's ``sample`` adds.
     """
 
     default_length = 50_000
@@ -104,6 +105,7 @@ class PictureDataset(torch.utils.data.Dataset, abc.ABC):
             "pixel_values": torch.from_numpy(np.array(target)).permute(2, 0, 1).float() / 127.5 - 1.0,
             "conditioning": torch.from_numpy(np.array(control)).permute(2, 0, 1).float() / 255.0,
             "prompt": prompt,
+            "index": index,
             **extra,
         }
 

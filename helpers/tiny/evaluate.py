@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 from PIL import Image
 
 from helpers.fidelity import EdgeScore, canny_fidelity
-from helpers.models.registry import PALETTE
+from helpers.models.registry import PALETTE, training_curve
 from helpers.tiny.worlds import CIRCLES, TEST_SEED, Example, World
 
 
@@ -101,11 +102,17 @@ def edge_f1_of(picture: np.ndarray, example: Example) -> float:
     return canny_fidelity(Image.fromarray(picture), Image.fromarray(edges)).f1
 
 
-def control_fidelity(parts, controlnet, examples: list[Example], guidance: float = CIRCLES.guidance, world: World = CIRCLES) -> Fidelity:
+def control_fidelity(parts, controlnet, examples: list[Example], guidance: float = CIRCLES.guidance, world: World = CIRCLES,
+                     prompt: str | None = None) -> Fidelity:
     """Generate each example's prompt (with its control when ``controlnet`` is given) and score the pictures.
-    With ``controlnet=None`` the base model alone is measured: it cannot know where things go (chance level)."""
+    With ``controlnet=None`` the base model alone is measured: it cannot know where things go (chance level).
+
+    ``prompt``: one prompt for every example instead of each one's own; ``""`` is the paper's "no prompt" setting.
+    Then both halves of classifier-free guidance see the same empty prompt, so ``guidance`` changes nothing, and a
+    score that needs the prompt's colours (the circles' IoU) means nothing: read the edge F1."""
     controls = [e.control for e in examples] if controlnet is not None else None
-    images = generate_examples(stock_pipeline(parts, controlnet), examples, controls, guidance=guidance, size=world.size)
+    asked = examples if prompt is None else [SimpleNamespace(prompt=prompt)] * len(examples)
+    images = generate_examples(stock_pipeline(parts, controlnet), asked, controls, guidance=guidance, size=world.size)
     return score_pictures(images, examples, world)
 
 
@@ -154,11 +161,19 @@ class TrainingLog:
         return next((s for s, v in zip(self.val_step, self.iou) if v >= threshold), None)
 
 
+CIRCLES_GUIDANCE_SWEEP = (1.5, 2.0, 3.0, 5.0)  # the scales the circles' figures are reported at (notebook 06's sweep)
+
+
+def _iou_and_f1(fidelity: Fidelity) -> dict:
+    return {"iou": fidelity.iou, "f1": fidelity.f1}
+
+
 def held_out_figures(base_dir: Path | str | None = None, controlnet_dir: Path | str | None = None, count: int = 64, world: World = CIRCLES,
              references: bool = True) -> dict:
     """The reference figures on ``count`` test examples (a seed never used in training): the VAE's ceiling,
     the base model alone (it cannot know where), the ControlNet; IoU and edge F1 each, at the world's
-    ControlNet guidance. For circles also the colour accuracy (guidance 3.0) and the jump step.
+    ControlNet guidance. For circles also the colour accuracy (the base model's at guidance 3.0), the ControlNet's
+    edge F1 with an empty prompt, its IoU and F1 at each of ``CIRCLES_GUIDANCE_SWEEP``, and for a ControlNet whose training curve lies beside it, the jump step.
     ``references=False`` leaves out the ceiling and the base model (the same for worlds that share a base model)."""
     from diffusers import ControlNetModel
 
@@ -177,10 +192,18 @@ def held_out_figures(base_dir: Path | str | None = None, controlnet_dir: Path | 
             figures.update(vae_ceiling_layout_iou=ceiling.layout_iou, base_layout_iou=base.layout_iou)
     if world is CIRCLES:
         items = [e.item for e in test]
-        figures["base_colour_accuracy"] = colour_accuracy(control_fidelity(parts, None, test, world.guidance, world).images, items)
+        if references:
+            figures["base_colour_accuracy"] = colour_accuracy(control_fidelity(parts, None, test, world.guidance, world).images, items)
         figures["controlnet_colour_accuracy"] = colour_accuracy(controlled.images, items)
-    if world.reference_curve.exists():
-        figures["jump_step"] = TrainingLog(**json.loads(world.reference_curve.read_text())["log"]).jump_step()
+        # The paper's "no prompt" setting: the outline alone. The disc IoU needs the prompt's colours; the edge F1 does not.
+        figures["controlnet_f1_no_prompt"] = control_fidelity(parts, controlnet, test, world.controlnet_guidance, world, prompt="").f1
+        # With the prompt, across guidance scales: CFG subtracts the unconditional half, which a ControlNet trained with
+        # every prompt has never learned (notebook 06, section 6).
+        figures["controlnet_by_guidance"] = {f"{g:g}": _iou_and_f1(controlled if g == world.controlnet_guidance else
+                                                                   control_fidelity(parts, controlnet, test, g, world)) for g in CIRCLES_GUIDANCE_SWEEP}
+    curve = training_curve(Path(controlnet_dir or world.controlnet_dir))
+    if curve.exists():
+        figures["jump_step"] = TrainingLog(**json.loads(curve.read_text())["log"]).jump_step()
     return figures
 
 

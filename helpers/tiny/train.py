@@ -12,14 +12,14 @@ and batch size from ``TRAINING_STAGES``:
 
 The VAE and the base model (text encoder + UNet) learn colours and kinds from prompts alone; the
 ControlNet, trained on top of the frozen base, learns *where* things go from the control image.
-``train_controlnet`` is the one to read: it is the paper's recipe in ~100 lines, with ``accelerate`` so
-that ``accelerate launch`` runs it on GPUs unchanged.
+``train_controlnet`` is the one to read: the paper's recipe adapted to a laptop in ~100 lines (notebook 06 names
+each difference), with ``accelerate`` so that ``accelerate launch`` runs it on GPUs unchanged. The first two stages
+and the pieces all three share live in ``helpers.tiny.base_training``.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import time
@@ -29,145 +29,30 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from helpers.models.registry import training_curve
 from helpers.modes import quick
+from helpers.tiny.base_training import batches, diffusion_loss, forever, noise_scheduler, save_base, tokenize, train_base, train_vae
 from helpers.tiny.evaluate import TrainingLog, control_fidelity, held_out_figures, load_base
-from helpers.tiny.worlds import CIRCLES, CONTROLNET_LR, TRAINING_STAGES, VALIDATION_SEED, WORLDS, World, recipe_commands
+from helpers.tiny.worlds import CIRCLES, CONTROLNET_EMPTY_PROMPTS, CONTROLNET_LR, TRAINING_STAGES, VALIDATION_SEED, WORLDS, World, recipe_commands
 from helpers.tiny.worlds import world as world_named
-
-
-def batches(dataset: torch.utils.data.Dataset, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
-    """A shuffled, seeded DataLoader (main process: no worker start-up cost on a laptop)."""
-    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed), drop_last=True)
-
-
-def forever(loader):
-    while True:
-        yield from loader
-
-
-def make_tokenizer(world: World = CIRCLES):
-    """A CLIP tokenizer whose vocabulary has a whole-word token for every word of the world's prompts."""
-    from helpers.models.tokenizer import clip_tokenizer
-
-    return clip_tokenizer(world.words)
-
-
-def tokenize(tokenizer, prompts: list[str]) -> torch.Tensor:
-    return tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt").input_ids
-
-
-def noise_scheduler():
-    """Stable Diffusion's training noise schedule (scaled-linear betas, 1000 steps: ``sd15.SCHEDULER_CONFIG``)."""
-    from diffusers import DDPMScheduler
-
-    from helpers.models.sd15 import SCHEDULER_CONFIG
-
-    return DDPMScheduler.from_config(SCHEDULER_CONFIG)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Stage 1 and 2: the base text-to-image model
-# ---------------------------------------------------------------------------------------------------
-
-
-def train_vae(steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0, progress: bool = True, world: World = CIRCLES):
-    """An ``AutoencoderKL`` trained to reconstruct the world's pictures; its latent scale is set to 1/std."""
-    from accelerate import Accelerator
-    from diffusers import AutoencoderKL
-    from tqdm.auto import tqdm
-
-    accelerator = Accelerator()  # as train_controlnet: `accelerate launch` runs it on GPUs unchanged
-    torch.manual_seed(seed)
-    vae = AutoencoderKL(**world.vae_config)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr)
-    vae, optimizer, loader = accelerator.prepare(vae, optimizer, batches(world.dataset(seed=0), batch_size, seed))
-    data = forever(loader)
-    for _ in tqdm(range(steps), desc="VAE", disable=not progress):
-        images = next(data)["pixel_values"]
-        posterior = vae.encode(images).latent_dist
-        loss = F.mse_loss(vae.decode(posterior.sample()).sample, images) + 1e-6 * posterior.kl().mean()
-        optimizer.zero_grad()
-        accelerator.backward(loss)
-        optimizer.step()
-    vae = accelerator.unwrap_model(vae).eval()
-    with torch.no_grad():
-        latents = torch.cat([vae.encode(next(data)["pixel_values"]).latent_dist.mean for _ in range(4)])
-    vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
-    return vae
-
-
-def train_base(vae, steps: int, batch_size: int = 32, lr: float = 1e-3, seed: int = 0, empty_prompt_rate: float = 0.1,
-               ema_decay: float = 0.995, progress: bool = True, world: World = CIRCLES, start_from: Path | str | None = None):
-    """Train a CLIP text encoder and a UNet together on prompts alone (no outline); return
-    ``(text_encoder, unet, tokenizer)`` with their EMA weights. 10% empty prompts teach the
-    unconditional prediction that classifier-free guidance needs. ``start_from``: a saved base model to go on
-    training (its weights, a fresh optimizer, the EMA starting from them) instead of random weights."""
-    from accelerate import Accelerator
-    from diffusers import UNet2DConditionModel
-    from tqdm.auto import tqdm
-
-    from helpers.models.tokenizer import clip_text_encoder
-
-    accelerator = Accelerator()
-    if start_from is not None:
-        _, text_encoder, tokenizer, unet = load_base(start_from)
-        text_encoder.train(), unet.train()
-        torch.manual_seed(seed)
-    else:
-        torch.manual_seed(seed)
-        tokenizer = make_tokenizer(world)
-        text_encoder = clip_text_encoder(tokenizer, **world.text_config)
-        unet = UNet2DConditionModel(**world.unet_config)
-    models = torch.nn.ModuleList([text_encoder, unet])
-    # A hand-written EMA with a constant decay: the shipped base models were trained with it. diffusers' EMAModel ramps
-    # its decay ((1 + step) / (10 + step)), which would change their recipes (MODEL_CARD.md) for no gain at this size.
-    ema = copy.deepcopy(models).requires_grad_(False)
-    optimizer = torch.optim.AdamW(models.parameters(), lr=lr)
-    scheduler, vae = noise_scheduler(), vae.requires_grad_(False).to(accelerator.device)
-    models, optimizer, loader = accelerator.prepare(models, optimizer, batches(world.dataset(seed=0), batch_size, seed))
-    text_encoder, unet = accelerator.unwrap_model(models)
-    data = forever(loader)
-    rng = np.random.default_rng(seed)
-    for _ in tqdm(range(steps), desc="base model", disable=not progress):
-        batch = next(data)
-        prompts = ["" if rng.random() < empty_prompt_rate else p for p in batch["prompt"]]
-        loss = diffusion_loss(vae, text_encoder(tokenize(tokenizer, prompts).to(accelerator.device))[0], unet, scheduler, batch["pixel_values"])
-        optimizer.zero_grad()
-        accelerator.backward(loss)
-        optimizer.step()
-        with torch.no_grad():
-            for averaged, current in zip(ema.parameters(), models.parameters()):
-                averaged.lerp_(current.to(averaged.device), 1.0 - ema_decay)
-    text_encoder, unet = ema[0].eval(), ema[1].eval()
-    return text_encoder, unet, tokenizer
-
-
-def diffusion_loss(vae, text_embeddings, unet, scheduler, images, controlnet=None, conditioning=None) -> torch.Tensor:
-    """Stable Diffusion's training loss: predict the noise added to the latents at a random timestep."""
-    with torch.no_grad():
-        latents = vae.encode(images).latent_dist.sample() * vae.config.scaling_factor
-    noise = torch.randn_like(latents)
-    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
-    noisy = scheduler.add_noise(latents, noise, timesteps)
-    down = mid = None
-    if controlnet is not None:
-        down, mid = controlnet(noisy, timesteps, text_embeddings, controlnet_cond=conditioning, return_dict=False)
-    prediction = unet(noisy, timesteps, text_embeddings, down_block_additional_residuals=down, mid_block_additional_residual=mid).sample
-    return F.mse_loss(prediction, noise)
-
-
-def save_base(vae, text_encoder, unet, tokenizer, out: Path) -> None:
-    """Save as a Stable Diffusion folder (safetensors), loadable by ``from_pretrained`` like SD1.5."""
-    from helpers.models.assembly import assemble_pipeline
-
-    assemble_pipeline(vae, text_encoder, tokenizer, unet, scheduler="pndm").save_pretrained(out, safe_serialization=True)
-
 
 # ---------------------------------------------------------------------------------------------------
 # Stage 3: the ControlNet (the part to read)
 # ---------------------------------------------------------------------------------------------------
+
+
+def with_empty_prompts(prompts: list[str], indices, rate: float, seed: int, epoch: int) -> list[str]:
+    """The batch's prompts with about ``rate`` of them replaced by "" (the paper's §3.3: half of them, so that the
+    ControlNet must learn what the control image means, not lean on the prompt).
+
+    Each example's choice is its own coin, seeded by ``(seed, epoch, index)``: it does not depend on which process
+    or which batch the example lands in, so a run split over several processes drops the same prompts as one
+    process would, and in every epoch an example gets a fresh coin."""
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"empty_prompt_rate must be between 0 and 1 (the paper uses 0.5), not {rate!r}")
+    coins = [np.random.default_rng([seed, epoch, int(index)]).random() for index in indices]
+    return ["" if coin < rate else prompt for prompt, coin in zip(prompts, coins)]
 
 
 def train_controlnet(
@@ -177,6 +62,7 @@ def train_controlnet(
     lr: float = 2e-4,
     seed: int = 0,
     init: str = "zero",
+    empty_prompt_rate: float = 0.5,
     validate_every: int = 100,
     validation_size: int = 16,
     checkpoint_dir: Path | str | None = None,
@@ -189,6 +75,8 @@ def train_controlnet(
     Args:
         base_dir: the base model folder (default: the world's shipped one).
         init: ``"zero"`` (the paper) or ``"random"`` (the ablation: zero convs randomly initialised).
+        empty_prompt_rate: the share of training prompts replaced by "" (the paper's 0.5; ``with_empty_prompts``).
+            Validation always uses the prompts: the circles' IoU needs the colours they name.
         validate_every: steps between control-fidelity measurements (the world's score, e.g. IoU of the
             generated disc with the target disc, on ``validation_size`` fixed examples, fixed noise, 20 UniPC steps).
         checkpoint_dir: if given, state is saved there every ``validate_every`` steps and a run restarted
@@ -204,6 +92,10 @@ def train_controlnet(
     from tqdm.auto import tqdm
 
     from helpers.concepts import freeze, randomize_zero_convolutions
+
+    if init not in ("zero", "random"):
+        raise ValueError(f"init must be 'zero' or 'random', not {init!r}")
+    with_empty_prompts([], [], empty_prompt_rate, seed, 0)  # a bad rate fails here, before anything loads
     accelerator = Accelerator()
     vae, text_encoder, tokenizer, unet = load_base(base_dir or world.base_dir)
     for model in (vae, text_encoder, unet):  # the locked copy
@@ -212,8 +104,6 @@ def train_controlnet(
     controlnet = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=world.hint_channels)  # the trainable copy
     if init == "random":
         randomize_zero_convolutions(controlnet, seed=seed)
-    elif init != "zero":
-        raise ValueError(f"init must be 'zero' or 'random', not {init!r}")
     optimizer = torch.optim.AdamW(controlnet.parameters(), lr=lr)
     loader = batches(world.dataset(seed=0), batch_size, seed)
     controlnet, optimizer, loader = accelerator.prepare(controlnet, optimizer, loader)
@@ -227,8 +117,9 @@ def train_controlnet(
     torch.manual_seed(seed + start)  # noise and timesteps: reproducible, also after a resume
     for step in tqdm(range(start, steps), desc="ControlNet", initial=start, total=steps, disable=not progress):
         batch = next(data)
+        prompts = with_empty_prompts(batch["prompt"], batch["index"].tolist(), empty_prompt_rate, seed, epoch=step // len(loader))
         with torch.no_grad():
-            text = text_encoder(tokenize(tokenizer, batch["prompt"]).to(accelerator.device))[0]
+            text = text_encoder(tokenize(tokenizer, prompts).to(accelerator.device))[0]
         loss = diffusion_loss(vae, text, unet, scheduler, batch["pixel_values"], controlnet, batch["conditioning"])
         optimizer.zero_grad()
         accelerator.backward(loss)
@@ -264,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: base 1e-3, controlnet the world's CONTROLNET_LR or 2e-4)")
     parser.add_argument("--validate-every", type=int, default=100, help="controlnet: steps between validations")
     parser.add_argument("--init", choices=("zero", "random"), default="zero")
+    parser.add_argument("--empty-prompts", type=float, default=None, metavar="FRACTION",
+                        help="controlnet: share of training prompts replaced by \"\" (default: the world's CONTROLNET_EMPTY_PROMPTS, else the paper's 0.5)")
     parser.add_argument("--json", type=Path, default=None, help="evaluate: also write the figures to this JSON file")
     args = parser.parse_args(argv)
     world = world_named(args.world)
@@ -298,21 +191,24 @@ def main(argv: list[str] | None = None) -> None:
     elif args.stage == "controlnet":
         report = lambda s, v, _: print(f"step {s}: validation IoU {v:.3f}", flush=True)  # noqa: E731
         lr = args.lr or CONTROLNET_LR.get(world.name, 2e-4)
-        controlnet, log = train_controlnet(base, steps, batch_size, lr=lr, seed=args.seed, init=args.init, validate_every=args.validate_every,
-                                           checkpoint_dir=args.checkpoints, on_validation=report, world=world)
+        empty = CONTROLNET_EMPTY_PROMPTS.get(world.name, 0.5) if args.empty_prompts is None else args.empty_prompts
+        controlnet, log = train_controlnet(base, steps, batch_size, lr=lr, seed=args.seed, init=args.init, empty_prompt_rate=empty,
+                                           validate_every=args.validate_every, checkpoint_dir=args.checkpoints, on_validation=report, world=world)
         out = args.out or world.controlnet_dir
         controlnet.save_pretrained(out, safe_serialization=True)
-        curve = {"how": f"python -m helpers.tiny.train controlnet --world {world.name} --steps {steps} --lr {lr:g} --seed {args.seed} --init {args.init}",
+        curve = {"how": f"python -m helpers.tiny.train controlnet --world {world.name} --steps {steps} --lr {lr:g} --seed {args.seed} --init {args.init}"
+                        f" --empty-prompts {empty:g}",
                  "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
                  "wall_seconds": time.perf_counter() - start, "log": asdict(log)}
-        (out.parent / f"{out.name}-curve.json").write_text(json.dumps(curve))
+        training_curve(out).write_text(json.dumps(curve))
         print(f"ControlNet saved to {out}; jump (IoU >= 0.5) at step {log.jump_step()}; {time.perf_counter() - start:.0f} s")
     else:
         figures = held_out_figures(base, args.out or world.controlnet_dir, world=world)
         for key, value in figures.items():
             print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
         if args.json is not None:
-            args.json.write_text(json.dumps({"how": f"python -m helpers.tiny.train evaluate --world {world.name}", **figures}, indent=1) + "\n")
+            how = f"python -m helpers.tiny.train evaluate --world {world.name}" + (f" --out {args.out}" if args.out else "")
+            args.json.write_text(json.dumps({"how": how, **figures}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

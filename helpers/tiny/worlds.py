@@ -107,6 +107,9 @@ MORE_BASE = {"lr": 5e-4, "seed": 1}
 # The ControlNet's learning rate where it is not train_controlnet's default (2e-4, the circles' and notebook 06's):
 # the shapes ControlNet at 5e-4 reached at 1400 steps the validation IoU that 2e-4 reached at 3000 (MODEL_CARD.md).
 CONTROLNET_LR = {"shapes": 5e-4}
+# The share of ControlNet training prompts replaced by "" where it is not train_controlnet's default (the paper's 0.5,
+# §3.3): the shapes ControlNets were trained before the option existed, with every prompt (MODEL_CARD.md).
+CONTROLNET_EMPTY_PROMPTS = {"shapes": 0.0, "shape-colours": 0.0}
 STAGES = ("vae", "base", "base_more", "controlnet", "controlnet_more")
 
 
@@ -130,6 +133,7 @@ def recipe_commands(world: World, out: Path, checkpoints: Path, quick_steps: int
                              "--lr", str(MORE_BASE["lr"]), "--seed", str(MORE_BASE["seed"])])
         else:
             lr = ["--lr", str(CONTROLNET_LR[world.name])] if world.name in CONTROLNET_LR else []
-            commands.append(["controlnet", *common, "--out", controlnet, "--steps", steps, *lr, "--validate-every", str(quick_steps or 200),
+            empty = ["--empty-prompts", str(CONTROLNET_EMPTY_PROMPTS[world.name])] if world.name in CONTROLNET_EMPTY_PROMPTS else []
+            commands.append(["controlnet", *common, "--out", controlnet, "--steps", steps, *lr, *empty, "--validate-every", str(quick_steps or 200),
                              "--checkpoints", str(checkpoints)])
     return commands
