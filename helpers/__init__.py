@@ -9,7 +9,8 @@ The package is layered by role; each layer imports only from the ones below it (
 - the learner's surface, here at the top level: ``modes`` (hub or tiny), ``devices``, ``images``, ``canny``,
   ``arguments`` (checked before a model runs), ``pipeline`` (loading, generating), ``optimizations``, ``recipes``
   (notebook 05's benchmarks), ``concepts`` (the paper's claims as functions), ``conditions`` (scribbles, regions),
-  ``fidelity`` (edge F1, sweeps), ``check`` (``python -m helpers.check``), ``prefetch`` (``python -m helpers.prefetch``).
+  ``fidelity`` (edge F1, sweeps), ``feedback`` (the
+  exercises' checks and the reveal after a prediction), ``check`` (``python -m helpers.check``), ``prefetch`` (``python -m helpers.prefetch``).
 - ``helpers.tiny``: the tiny trained worlds (circles, shapes), their scores and training (``python -m helpers.tiny.train``).
 - ``helpers.ui``: figures, widgets and a drawing canvas, thin wiring over the functions below.
 
@@ -20,6 +21,7 @@ diffusers is imported only when needed. See docs/architecture.md.
 
 from helpers.canny import auto_thresholds, canny_control_image, canny_edges, canny_stages, edge_density
 from helpers.devices import DeviceError, describe_device, pick_device, pick_dtype
+from helpers.feedback import check_exercise, reveal
 from helpers.fidelity import canny_fidelity, fidelity_sweep
 from helpers.hub.loading import quiet_hub_load
 from helpers.images import ImageError, data_path, load_portrait, load_rgb_image, resize_for_pipeline
@@ -41,6 +43,7 @@ __all__ = [
     "canny_edges",
     "canny_fidelity",
     "canny_stages",
+    "check_exercise",
     "choose_mode",
     "data_path",
     "default_image_size",
@@ -58,5 +61,6 @@ __all__ = [
     "pick_dtype",
     "quick",
     "quiet_hub_load",
+    "reveal",
     "resize_for_pipeline",
 ]

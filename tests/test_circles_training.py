@@ -160,6 +160,33 @@ def test_jump_step():
     assert log.jump_step() == 200 and log.jump_step(0.95) is None
 
 
+def test_live_curve_draws_each_validation_over_the_reference(monkeypatch):
+    """``LiveCurve.update`` as ``on_validation``: the points so far over the grey reference, the latest pictures
+    beside them, shown once and then updated in place (one output, not one figure per validation)."""
+    from types import SimpleNamespace
+
+    from helpers.ui import plots
+    from helpers.ui.plots import LiveCurve
+
+    shown = []
+    handle = SimpleNamespace(update=lambda fig: shown.append(("update", fig)))
+    monkeypatch.setattr(plots, "get_ipython", lambda: object())
+    monkeypatch.setattr(plots, "display", lambda fig, display_id: shown.append(("display", fig)) or handle)
+    live = LiveCurve(400, reference=([100, 200, 300, 400], [0.1, 0.2, 0.6, 0.8]), baseline=0.15)
+    pictures = [np.full((8, 8, 3), i * 20, dtype=np.uint8) for i in range(7)]
+    live.update(100, 0.12, pictures)
+    live.update(200, 0.58, pictures[:2])
+    assert [kind for kind, _ in shown] == ["display", "update"]
+    fig = shown[-1][1]
+    curve = fig.axes[0]
+    ours = [line for line in curve.lines if line.get_label() == "this run"][0]
+    reference = [line for line in curve.lines if line.get_label() == "reference run"][0]
+    assert list(ours.get_xdata()) == [100, 200] and list(ours.get_ydata()) == [0.12, 0.58]
+    assert list(reference.get_ydata()) == [0.1, 0.2, 0.6, 0.8] and curve.get_xlim() == (0, 400)
+    assert curve.get_title() == "step 200: 0.58" and len(fig.axes) == 1 + 2  # the curve and the two latest pictures
+    assert len(live.figure(pictures).axes) == 1 + 6  # at most 6 pictures
+
+
 def shipped(name: str) -> dict:
     import json
 

@@ -67,6 +67,22 @@ def test_a_notebook_runs_from_another_working_folder(tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_prediction_is_revealed(path):
+    """After each **Predict:** and before the next: the learner's guess is written down (``my_guess`` or a widget),
+    a code cell prints it beside what the run measured (``helpers.reveal``), and a "What just happened" follows it."""
+    cells = load(path).cells
+    starts = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.search(r"(?:^|\n\n)\*\*Predict:\*\*", c.source)]
+    assert starts
+    for k, start in enumerate(starts):
+        window = cells[start + 1 : starts[k + 1] if k + 1 < len(starts) else len(cells)]
+        revealed = next((j for j, c in enumerate(window) if c.cell_type == "code" and "reveal(" in c.source), None)
+        assert revealed is not None, f"{path.name}: the prediction in cell {start} is never revealed"
+        assert any(c.cell_type == "code" and re.search(r"my_guess = |guess = widgets\.", c.source) for c in window[: revealed + 1])
+        assert any(c.cell_type == "markdown" and c.source.startswith("**What just happened:**") for c in window[revealed + 1 :]), \
+            f"{path.name}: the reveal after cell {start} has no explanation after it"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_predict_then_run_and_exercises(path):
     """Every notebook asks the learner to predict at least twice (a markdown cell of its own, followed by the
     code that settles it, sooner or later) and has at least three exercises with hidden solutions."""

@@ -1,35 +1,74 @@
-"""Learner copies of the notebooks: every cell tagged ``solution`` removed, an empty cell per exercise.
+"""Learner copies of the notebooks: every cell tagged ``solution`` removed; in its place, per exercise, a blank cell
+and a check built from the solution's own asserts.
 
-Solutions are written once, in notebooks/ (tagged ``solution``, hidden). ``make learner`` writes
-learner/NN_*.ipynb from them; tests/test_learner_copies.py fails when the copies are out of date.
-Teachers hand out learner/; the full notebooks are the answer key.
+Solutions are written once, in notebooks/ (tagged ``solution``, hidden): a code cell starting ``# Solution N:`` and
+ending with asserts that carry a message, or a markdown cell starting ``**Solution N.**`` (an "explain why" answer,
+prose). ``make learner`` writes learner/NN_*.ipynb from them: a code solution becomes a blank code cell and a cell
+calling ``helpers.feedback.check_exercise`` with the solution's asserts (it prints right / not yet and never
+raises); a prose solution becomes a blank markdown cell for the learner's answer. tests/test_learner_copies.py fails
+when the copies are out of date. Teachers hand out learner/; the full notebooks are the answer key.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE, TARGET = ROOT / "notebooks", ROOT / "learner"
 
 
+def solution_number(cell: nbformat.NotebookNode) -> int | None:
+    """N of a cell starting ``# Solution N:`` (code) or ``**Solution N.**`` or ``**Solution N, in words.**`` (prose); None for other solution cells."""
+    found = re.match(r"(?:# Solution (\d+):|\*\*Solution (\d+)[.,])", cell.source)
+    return int(found.group(1) or found.group(2)) if found else None
+
+
+def solution_checks(source: str) -> list[tuple[str, str]]:
+    """``(expression, message)`` of each top-level ``assert`` of a solution cell (IPython magics left out)."""
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    checks = []
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.Assert):
+            if not (isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str)):
+                raise ValueError(f"assert without a plain-string message (the learner's hint): {ast.unparse(node)}")
+            checks.append((ast.unparse(node.test), node.msg.value))
+    return checks
+
+
+def check_cell_source(number: int, checks: list[tuple[str, str]]) -> str:
+    lines = [f"# Check exercise {number}: run this cell after your code. It prints what is right and what is not yet,",
+             "# and never stops the notebook.", "from helpers.feedback import check_exercise", "",
+             f"check_exercise({number}, ["]
+    lines += [f"    ({expression!r}, {message!r})," for expression, message in checks]
+    return "\n".join(lines + ["], globals());"])
+
+
 def learner_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The learner version of one notebook (a new object; ``nb`` is not changed)."""
     copy = nbformat.from_dict(nb)
-    cells, exercise = [], 0
+    cells = []
     for cell in copy.cells:
         if "solution" not in cell.metadata.get("tags", []):
             cells.append(cell)
-        elif cell.cell_type == "code":
-            exercise += 1
-            blank = new_code_cell(f"# Exercise {exercise}: your code here\n")
-            blank.metadata["tags"] = ["exercise"]
-            blank["id"] = f"{cell['id']}-learner"
-            cells.append(blank)
+            continue
+        number = solution_number(cell)
+        if number is None:
+            continue  # e.g. "the solutions are in the hidden cells below"
+        if cell.cell_type == "code":
+            blank = new_code_cell(f"# Exercise {number}: your code here\n")
+            check = new_code_cell(check_cell_source(number, solution_checks(cell.source)))
+            check.metadata["tags"], check["id"] = ["exercise-check"], f"{cell['id']}-check"
+        else:
+            blank = new_markdown_cell(f"**Exercise {number}, your answer:** (double-click to write it; the answer key is in notebooks/)")
+            check = None
+        blank.metadata["tags"], blank["id"] = ["exercise"], f"{cell['id']}-learner"
+        cells += [blank] + ([check] if check is not None else [])
     copy.cells = cells
     intro = copy.cells[0]
     intro.source = intro.source.replace(f"notebooks/{name}", f"learner/{name}").replace(

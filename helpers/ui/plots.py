@@ -6,6 +6,8 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython import get_ipython
+from IPython.display import display
 from PIL import Image
 
 
@@ -168,3 +170,47 @@ def fidelity_heatmap(starts: Sequence[float], ends: Sequence[float], f1: np.ndar
     fig.colorbar(shown, ax=ax, label="edge F1 (2 px)")
     fig.tight_layout()
     return fig
+
+
+class LiveCurve:
+    """A validation curve that draws itself while a model trains: pass ``live.update`` as ``on_validation`` to
+    ``train_controlnet``. Each call adds a point, redraws the curve over a reference run (grey) and shows the
+    latest pictures beside it, in place in the notebook's output (outside IPython the figure is only kept)."""
+
+    def __init__(self, total_steps: int, reference: tuple[Sequence[int], Sequence[float]] | None = None,
+                 baseline: float | None = None, ylabel: str = "validation IoU"):
+        self.total_steps, self.reference, self.baseline, self.ylabel = total_steps, reference, baseline, ylabel
+        self.steps: list[int] = []
+        self.scores: list[float] = []
+        self._handle = None
+
+    def figure(self, images: Sequence[np.ndarray] = ()) -> plt.Figure:
+        """The curve so far (left) and up to 6 of the latest pictures (right, 2 rows of 3)."""
+        fig = plt.figure(figsize=(11, 3.4))
+        grid = fig.add_gridspec(2, 5)
+        ax = fig.add_subplot(grid[:, :2])
+        if self.reference is not None:
+            ax.plot(*self.reference, color="0.7", marker=".", label="reference run")
+        if self.baseline is not None:
+            ax.axhline(self.baseline, color="C3", ls="--", label="base model alone")
+        ax.plot(self.steps, self.scores, color="C1", marker="o", label="this run")
+        ax.set(xlim=(0, self.total_steps), ylim=(0, 1), xlabel="step", ylabel=self.ylabel,
+               title=f"step {self.steps[-1]}: {self.scores[-1]:.2f}" if self.steps else "waiting for the first validation")
+        ax.legend(fontsize=8, loc="upper left")
+        for i, image in enumerate(list(images)[:6]):
+            picture = fig.add_subplot(grid[i // 3, 2 + i % 3])
+            picture.imshow(image)
+            picture.axis("off")
+        fig.tight_layout()
+        return fig
+
+    def update(self, step: int, score: float, images: Sequence[np.ndarray] = ()) -> None:
+        self.steps.append(step)
+        self.scores.append(score)
+        fig = self.figure(images)
+        if get_ipython() is not None:
+            if self._handle is None:
+                self._handle = display(fig, display_id=True)
+            else:
+                self._handle.update(fig)
+        plt.close(fig)
