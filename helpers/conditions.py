@@ -14,7 +14,8 @@ condition has a ControlNet per mode (``CONDITIONS``):
   to draw there (``helpers.tiny.shapes.colour_layout``).
 
 ``load_controlnet`` loads one through the stock ``ControlNetModel.from_pretrained``; two or more go into
-diffusers' ``MultiControlNetModel`` (notebook 07).
+diffusers' ``MultiControlNetModel`` (notebook 08); ``with_controlnet`` puts one (or several) into a loaded pipeline
+without loading its other parts again.
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ def load_controlnet(name: str, mode: str, device: str | torch.device = "cpu", dt
         require_hub_weights((name,), download="1.45 GB for this ControlNet")
     with quiet_hub_load():
         return ControlNetModel.from_pretrained(source, dtype=dtype, use_safetensors=True).to(device)
+
+
+def with_controlnet(pipe, controlnet):
+    """A pipeline of ``pipe``'s class with ``pipe``'s VAE, text encoder, UNet, scheduler (and safety checker) and
+    another ``controlnet`` (a ``ControlNetModel`` or a ``MultiControlNetModel``): nothing is loaded or copied twice,
+    and the progress bar setting is kept."""
+    other = type(pipe)(**{**pipe.components, "controlnet": controlnet}, requires_safety_checker=pipe.config.requires_safety_checker)
+    other._progress_bar_config = dict(getattr(pipe, "_progress_bar_config", {}))
+    return other
 
 
 # --- scribbles -----------------------------------------------------------------------------------------

@@ -163,10 +163,13 @@ def test_multi_controlnet_adds_the_residuals_and_scale_zero_switches_one_off(sha
     from helpers.conditions import load_controlnet
     from helpers.tiny.evaluate import generate_examples, score_pictures
 
+    from helpers.conditions import with_controlnet
+
     regions = load_controlnet("regions", "tiny")
-    multi = StableDiffusionControlNetPipeline(**{**shapes_pipe.components, "controlnet": MultiControlNetModel([shapes_pipe.controlnet, regions])},
-                                              requires_safety_checker=False)
-    multi.set_progress_bar_config(disable=True)
+    multi = with_controlnet(shapes_pipe, MultiControlNetModel([shapes_pipe.controlnet, regions]))
+    assert type(multi) is StableDiffusionControlNetPipeline and multi.controlnet.nets[1] is regions
+    assert all(getattr(multi, part) is getattr(shapes_pipe, part) for part in ("vae", "text_encoder", "tokenizer", "unet", "scheduler"))
+    assert multi._progress_bar_config == {"disable": True}  # kept from the pipeline it came from
     examples = SHAPE_COLOURS.examples(4, 2)
     pairs = [[e.edges, e.control] for e in examples]  # per picture, one control image per ControlNet
     canny_only = generate_examples(shapes_pipe, examples, [e.edges for e in examples], steps=6)
@@ -178,6 +181,15 @@ def test_multi_controlnet_adds_the_residuals_and_scale_zero_switches_one_off(sha
     assert not any(np.array_equal(a, b) for a, b in zip(both, regions_only))
     neither = generate_examples(multi, examples, pairs, steps=6, controlnet_conditioning_scale=[0.0, 0.0])
     assert score_pictures(both, examples, SHAPES).f1 > score_pictures(neither, examples, SHAPES).f1 + 0.4
+
+
+def test_enlarged_grid_scales_small_pictures_by_whole_factors():
+    from helpers.ui.plots import enlarged_grid
+
+    small = [Image.new("RGB", (64, 64), (i * 40, 0, 0)) for i in range(4)]
+    grid = enlarged_grid(small, rows=2, cols=2)
+    assert grid.size == (256, 256) and grid.getpixel((200, 200)) == (120, 0, 0)  # the fourth picture, twice as large
+    assert enlarged_grid([Image.new("RGB", (512, 512))] * 2, rows=1, cols=2).size == (1024, 512)  # large ones unchanged
 
 
 def test_a_hub_controlnet_without_cache_or_internet_is_a_clear_error(monkeypatch, tmp_path):

@@ -33,6 +33,15 @@ def show_images(
     return fig
 
 
+def enlarged_grid(images: Sequence[Image.Image], rows: int, cols: int, min_side: int = 128) -> Image.Image:
+    """diffusers' ``make_image_grid``, each picture enlarged (nearest neighbour, whole factors) to at least
+    ``min_side`` pixels, so that the tiny models' 64x64 pictures can be seen beside full-size ones."""
+    from diffusers.utils import make_image_grid
+
+    scale = max(1, min_side // images[0].width)
+    return make_image_grid([im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST) for im in images], rows=rows, cols=cols)
+
+
 def hysteresis_overlay(strong: np.ndarray, weak: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """An RGB picture of Canny's hysteresis (uint8, H x W x 3).
 
