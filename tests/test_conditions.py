@@ -160,10 +160,8 @@ def test_multi_controlnet_adds_the_residuals_and_scale_zero_switches_one_off(sha
     from diffusers import StableDiffusionControlNetPipeline
     from diffusers.models.controlnets import MultiControlNetModel
 
-    from helpers.conditions import load_controlnet
+    from helpers.conditions import load_controlnet, with_controlnet
     from helpers.tiny.evaluate import generate_examples, score_pictures
-
-    from helpers.conditions import with_controlnet
 
     regions = load_controlnet("regions", "tiny")
     multi = with_controlnet(shapes_pipe, MultiControlNetModel([shapes_pipe.controlnet, regions]))
