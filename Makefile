@@ -1,5 +1,5 @@
 # Two commands do everything, each with its own set-up on a fresh machine (Python 3.11+, pip, no GPU):
-#   make lab    set up .venv, then start JupyterLab on notebooks/
+#   make lab    set up .venv, then start JupyterLab in notebooks/ (LAB_FOLDER=learner: the learner copies)
 #   make test   set up .venv, then run every unit test and execute every notebook (offline tiny mode)
 # Set-up is skipped when .venv is up to date with pyproject.toml.
 
@@ -11,6 +11,9 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 # Extra JupyterLab arguments, e.g. LAB_ARGS="--no-browser --ip=127.0.0.1 --port=8899"
 LAB_ARGS ?=
+# The folder JupyterLab opens in: notebooks/ (the full notebooks, solutions hidden) or learner/ (a workshop's copies,
+# exercises to solve: make lab LAB_FOLDER=learner). Its root is the repository, so both, and docs/, stay reachable.
+LAB_FOLDER ?= notebooks
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner clean
@@ -26,8 +29,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: setup
-	@echo "Starting JupyterLab on notebooks/ (the URL with its token is printed below; Ctrl-C stops it)."
-	cd notebooks && TRANSFORMERS_VERBOSITY=$${TRANSFORMERS_VERBOSITY:-error} exec ../$(BIN)/jupyter lab --allow-root $(LAB_ARGS)
+	@test -d "$(LAB_FOLDER)" || { echo "LAB_FOLDER=$(LAB_FOLDER): no such folder here (notebooks or learner)"; exit 2; }
+	@echo "Starting JupyterLab in $(LAB_FOLDER)/, with the repository as its root: notebooks/, learner/ and docs/ are all reachable (the URL with its token is printed below; Ctrl-C stops it)."
+	TRANSFORMERS_VERBOSITY=$${TRANSFORMERS_VERBOSITY:-error} exec $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(LAB_FOLDER) $(LAB_ARGS)
 
 # Offline, tiny models, short training runs (CONTROLNET_TUTORIAL_QUICK): the same result on any machine.
 TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error CONTROLNET_TUTORIAL_QUICK=1

@@ -187,7 +187,7 @@ def test_readme_states_the_measured_budgets_and_figures():
     from rehearse import HUB_INDEPENDENT, TINY_TOO
 
     assert {r["notebook"][:2] for r in hub if r.get("skipped")} == set(HUB_INDEPENDENT)
-    # the learner's path: a non-editable install ran every notebook, 06 and 07 in tiny mode too
+    # the learner's path: a non-editable install ran every notebook, 06, 07 and 08 in tiny mode too
     tiny = [r for r in rehearsal["notebooks"] if r["mode"] == "tiny"]
     assert [r["notebook"][:2] for r in tiny] == list(TINY_TOO) and all(r["ok"] for r in tiny)
     assert all("/site-packages/helpers/" in r["install"]["helpers"] and r["install"]["widget_manager"] for r in ran + tiny)

@@ -1,4 +1,4 @@
-"""`make lab` serves the notebooks: start it headless on 127.0.0.1, ask it for the notebook list, stop it."""
+"""`make lab` serves the notebooks: start it headless on 127.0.0.1, ask it for the notebook lists, stop it."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def free_port() -> int:
 
 
 @pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(), reason="needs `make setup` (make test does it)")
-def test_make_lab_serves_the_notebooks():
+def test_make_lab_serves_the_notebooks_and_the_learner_copies():
+    """The repository is the server's root, so a workshop learner reaches learner/ as well as notebooks/ and docs/;
+    JupyterLab opens in LAB_FOLDER (notebooks/ unless told)."""
     port = free_port()
     args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token="
     server = subprocess.Popen(
@@ -39,7 +41,7 @@ def test_make_lab_serves_the_notebooks():
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/notebooks", timeout=2) as response:
                     listing = json.load(response)
                 break
             except OSError:
@@ -47,8 +49,11 @@ def test_make_lab_serves_the_notebooks():
         assert listing is not None, f"JupyterLab did not answer on port {port}"
         names = {item["name"] for item in listing["content"]}
         assert {"00_setup.ipynb", "01_canny.ipynb"} <= names, names
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab", timeout=5) as response:
-            assert response.status == 200 and b"JupyterLab" in response.read()
+        for folder in ("learner", "docs"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/{folder}", timeout=5) as response:
+                assert {"00_setup.ipynb", "glossary.md"} & {item["name"] for item in json.load(response)["content"]}, folder
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:  # the default URL: the notebooks
+            assert response.status == 200 and response.url.endswith("/lab/tree/notebooks") and b"JupyterLab" in response.read()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -56,5 +61,5 @@ def test_make_lab_serves_the_notebooks():
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             output, _ = server.communicate()
-    assert "Starting JupyterLab on notebooks/" in output
+    assert "Starting JupyterLab in notebooks/, with the repository as its root" in output
     assert f"http://127.0.0.1:{port}/lab" in output

@@ -77,19 +77,17 @@ def test_the_colour_controlnet_figures_are_quoted_as_measured(key):
 
 def test_each_notebook_says_how_long_it_runs_as_measured():
     """``**Runs in:**`` in each intro: the seconds measured by ``python tools/bench.py overview`` (rounded up to
-    5 s), or for 06 the estimate from the reference training run's seconds per step."""
+    5 s), for every notebook, 06 and its live training included (at most 300 s as a learner runs it: the target)."""
     import math
 
     times = json.loads((ROOT / "data" / "notebook-times-cpu.json").read_text())["notebooks_s"]
+    assert sorted(times) == sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for name, seconds in times.items():
         intro = nbformat.read(ROOT / "notebooks" / name, as_version=4).cells[0].source
         assert f"**Runs in:** {math.ceil(seconds / 5) * 5} s on 2 CPU cores in tiny mode" in intro, name
-    curve = json.loads((MODELS / "circles-controlnet-curve.json").read_text())
-    per_step = curve["wall_seconds"] / len(curve["log"]["step"])
-    intro = nbformat.read(ROOT / "notebooks" / "06_train_controlnet.ipynb", as_version=4).cells[0].source
-    assert f"**Runs in:** about {math.ceil(3000 * per_step / 60)} minutes on 2 CPU cores" in intro
-    steps = nbformat.read(ROOT / "notebooks" / "06_train_controlnet.ipynb", as_version=4).cells[2].source
-    assert "quick(2000, " in steps and "quick(1000, " in steps  # the 2000 + 1000 steps the estimate counts
+    assert times["06_train_controlnet.ipynb"] <= 300
+    workshop = (ROOT / "docs" / "workshop.md").read_text()
+    assert f"any laptop CPU: {math.ceil(times['06_train_controlnet.ipynb'] / 60)} minutes on 2 cores" in workshop
 
 
 def test_the_notebook_benchmark_runs_notebooks_as_make_test_does():

@@ -6,7 +6,7 @@ environment with its own kernel, and each notebook's real first cell (the Colab 
 skip by its ``skip-execution`` tag) run against a stand-in ``google.colab``: it installs the package non-editable
 from the repository's address (redirected to the clone), and a check cell proves that ``helpers`` and its data come
 from that install. Notebook 00 runs its install cell twice (it must be safe to repeat). Then every notebook runs
-from a folder outside the clone: in hub mode, and 06 and 07 (whose tiny worlds are the shipped models) in tiny mode.
+from a folder outside the clone: in hub mode, and 06, 07 and 08 (whose tiny worlds are the shipped models) in tiny mode.
 
 Each notebook runs in a fresh kernel, from a working folder other than its own, with
 ``CONTROLNET_TUTORIAL_MODE=hub``, ``HF_HUB_OFFLINE=1`` and ``HF_HUB_CACHE`` pointing at the cache that
@@ -60,7 +60,7 @@ CPU_PARAMETERS = {
     "04": {"STEPS": 1, "SWEEP_SEEDS": [2], "SCALES": [0.0, 1.0], "WINDOW_STARTS": [0.0], "WINDOW_ENDS": [0.5], "STEP_COUNTS": [1, 2],
            "GUIDANCE_SCALES": [1.0, 7.5]},
     "06": {"ABLATION_STEPS": 0},  # mode-independent (the shipped circles models); make test runs its ablation
-    "07": {"SCALES": [1.0]},  # the disagreement grid: 1 call instead of 9 (tiny mode runs the whole grid)
+    "08": {"SCALES": [1.0]},  # the disagreement grid: 1 call instead of 9 (tiny mode runs the whole grid)
 }
 GPU_PARAMETERS = {"*": {"REPEATS": 1}}
 # `--count-work`: the notebooks' own steps, sweeps and solutions; only the pictures small (the count of denoising
@@ -69,7 +69,7 @@ COUNT_PARAMETERS = {"*": {"SIZE": 64, "MAX_SIDE": 256, "RESOLUTION": 64}}
 # Notebooks that never use hub mode: rehearsing them would repeat `make test`'s run of the same code.
 HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); run in tiny mode below"}
 # The learner's path runs these in tiny mode too, from the installed package: their tiny worlds are the shipped models.
-TINY_TOO = ("06", "07")
+TINY_TOO = ("06", "07", "08")
 
 
 def parameters_for(notebook: str, table: dict) -> dict:
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
     parser.add_argument("--in-place", action="store_true", help="leave the learner's path out: the notebooks in this environment's kernel")
     parser.add_argument("--pass", dest="passes", choices=("hub", "tiny", "both"), default="both",
-                        help="the learner's path: every notebook in hub mode, 06 and 07 in tiny mode, or both (default)")
+                        help="the learner's path: every notebook in hub mode, 06, 07 and 08 in tiny mode, or both (default)")
     parser.add_argument("--out", type=Path, default=ARTIFACTS, help="where rehearsal.json and the executed notebooks go")
     parser.add_argument("--count-work", action="store_true",
                         help=f"run the notebooks' own steps and sweeps (small pictures), solutions included, the full-size UNet and ControlNets "

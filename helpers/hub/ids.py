@@ -7,7 +7,7 @@ HUB_BASE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 HUB_CONTROLNETS = {
     "canny": "lllyasviel/sd-controlnet-canny",  # Canny edges (notebooks 00-05)
     "scribble": "lllyasviel/sd-controlnet-scribble",  # white strokes on black, drawn by hand (notebook 07)
-    "regions": "lllyasviel/sd-controlnet-seg",  # a segmentation map in ADE20K's class colours (notebook 07)
+    "regions": "lllyasviel/sd-controlnet-seg",  # a segmentation map in ADE20K's class colours (notebooks 07 and 08)
 }
 HUB_CONTROLNET = HUB_CONTROLNETS["canny"]
 

@@ -5,7 +5,7 @@ model configs, folders and guidance scales. (What each world draws, its score an
 ``circles`` is notebook 06's fill50k-style task (32x32, an outline says where the disc goes); ``shapes`` is a true
 Canny ControlNet (64x64 scenes of shapes, the control is the picture's Canny edges) used wherever tiny mode's
 pictures should mean something (notebooks 00, 03, 04, 05); ``shape-colours`` shares the shapes world's base model
-and takes a colour layout as its control (notebook 07).
+and takes a colour layout as its control (notebooks 07 and 08).
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ SHAPES = WorldModels(
     ),
 )
 
-# The same scenes and base model; the control is the colour layout: a second ControlNet for notebook 07, where it
-# and the Canny one are combined (Multi-ControlNet).
+# The same scenes and base model; the control is the colour layout: a second ControlNet for notebook 07, and for
+# notebook 08, where it and the Canny one are combined (Multi-ControlNet).
 SHAPE_COLOURS = replace(SHAPES, name="shape-colours", base_name=SHAPES.name)
 
 WORLD_MODELS = {models.name: models for models in (CIRCLES, SHAPES, SHAPE_COLOURS)}

@@ -1,6 +1,6 @@
 """The tiny trained worlds a CPU can learn: fill circles and flat shapes, their held-out examples and scores, and
 training a base model and a ControlNet on them (``python -m helpers.tiny.train``). Above the learner's surface, below
-``helpers.ui``. What notebooks 06 and 07 use is here by name: ``from helpers import tiny``."""
+``helpers.ui``. What notebooks 06, 07 and 08 use is here by name: ``from helpers import tiny``."""
 
 from helpers.tiny.evaluate import (
     TrainingLog,
