@@ -31,6 +31,8 @@ def test_each_notebook_ends_with_its_sources(path):
     body = " ".join(cells[:-1])
     cited = set(re.findall(r"§(\d+(?:\.\d+)?)", sources))
     assert set(re.findall(r"§(\d+(?:\.\d+)?)", body)) <= cited, "every section of the paper the notebook names is in its Sources"
+    if "edge F1" in body:  # ControlNet++'s measure of control fidelity: cited where it is used
+        assert "[arXiv:2404.07987](https://arxiv.org/abs/2404.07987)" in sources
     figures = set(re.findall(r"Fig\. (\d+)", sources))
     assert set(re.findall(r"Fig\. (\d+)", body)) <= figures
 
