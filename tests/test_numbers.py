@@ -88,6 +88,9 @@ def test_each_notebook_says_how_long_it_runs_as_measured():
     assert times["06_train_controlnet.ipynb"] <= 300
     workshop = (ROOT / "docs" / "workshop.md").read_text()
     assert f"any laptop CPU: {math.ceil(times['06_train_controlnet.ipynb'] / 60)} minutes on 2 cores" in workshop
+    setup = text_of("notebooks/00_setup.ipynb")  # 00's table of what comes next: every notebook, 06's time as measured
+    assert all(f"| {name[:-6]} |" in setup for name in times if not name.startswith("00"))
+    assert f"| CPU, {math.ceil(times['06_train_controlnet.ipynb'] / 60)} minutes on 2 cores (measured) |" in setup
 
 
 def test_the_notebook_benchmark_runs_notebooks_as_make_test_does():
