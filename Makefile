@@ -16,7 +16,7 @@ LAB_ARGS ?=
 LAB_FOLDER ?= notebooks
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner clean
+.PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner translations clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); set -e; \
@@ -43,6 +43,7 @@ TEST_WORKERS ?= 2
 
 test: setup browser
 	$(BIN)/ruff check helpers tools tests conftest.py
+	$(BIN)/python tools/translations.py --check
 	$(TEST_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks --nbmake --nbmake-timeout=300 -p no:cacheprovider --durations=12 \
 		-n $(TEST_WORKERS) --dist loadfile
 
@@ -84,6 +85,12 @@ clean:
 strip: setup
 	$(BIN)/python tools/strip_notebooks.py
 
-# Learner copies (solutions removed) in learner/, generated from notebooks/.
+# Learner copies (solutions removed) in learner/, generated from notebooks/; and the Chinese edition's (learner/zh/).
 learner: setup
 	$(BIN)/python tools/learner_copies.py
+	$(BIN)/python tools/translations.py
+
+# The Chinese edition (tools/translations.py): catalogs in translations/zh/ updated, notebooks/zh/ and learner/zh/
+# rebuilt, the helpers' catalog compiled into data/locale and its font cut from fonts-noto-cjk where it lacks a character.
+translations: setup
+	$(BIN)/python tools/translations.py

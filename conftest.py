@@ -1,4 +1,5 @@
-"""Notebooks that the browser tests (tests/test_browser*.py) run in a real browser are not run a second time under nbmake.
+"""Notebooks that the browser tests (tests/test_browser*.py) run in a real browser are not run a second time under nbmake,
+nor are the Chinese edition's (tests/test_translations.py runs them).
 
 A browser test executes each notebook of its module's ``NOTEBOOKS`` top to bottom in a fresh kernel (JupyterLab's
 Run All) and fails on any error output, as nbmake would, and then drives its widgets. Where Chromium is missing
@@ -22,11 +23,16 @@ def module_notebooks(path: Path) -> tuple[str, ...]:
 
 
 def pytest_collection_modifyitems(config, items):
+    # The Chinese edition's notebooks run in tests/test_translations.py, which also checks that they speak Chinese.
+    chinese = [item for item in items if item.nodeid.startswith("notebooks/zh/")]
+    if chinese:
+        config.hook.pytest_deselected(items=chinese)
+        items[:] = [item for item in items if item not in chinese]
     if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         return
     browser_modules = {Path(str(item.path)) for item in items if item.path.name.startswith("test_browser")}
     in_a_browser = {name for module in browser_modules for name in module_notebooks(module)}
-    twice = [item for item in items if item.nodeid.startswith("notebooks/") and item.path.name in in_a_browser]
+    twice = [item for item in items if item.nodeid.split("::")[0] in {f"notebooks/{name}" for name in in_a_browser}]
     if twice:
         config.hook.pytest_deselected(items=twice)
         items[:] = [item for item in items if item not in twice]

@@ -3,6 +3,8 @@
 The package is layered by role; each layer imports only from the ones below it (``tests/test_layout.py``):
 
 - ``helpers.files``: where the package's own files are (shipped tiny models, demo images, saved tables).
+- ``helpers.i18n``: the language the helpers print, draw and raise in (``set_language("zh")``: gettext catalogs and a
+  Chinese font shipped in ``data/``), beside ``files`` at the bottom.
 - ``helpers.models``: SD1.5-shaped models: configs and builders, assembly, anatomy, saved weights, the offline
   tokenizer, random tiny models, and the registry of the trained worlds' models.
 - ``helpers.hub``: the Hugging Face Hub: repository ids, the network and offline rule, loading without noise.
@@ -24,6 +26,7 @@ from helpers.devices import DeviceError, describe_device, pick_device, pick_dtyp
 from helpers.feedback import check_exercise, reveal
 from helpers.fidelity import canny_fidelity, fidelity_sweep
 from helpers.hub.loading import quiet_hub_load
+from helpers.i18n import language, set_language
 from helpers.images import ImageError, data_path, load_portrait, load_rgb_image, resize_for_pipeline
 from helpers.models.weights import differs_from_saved
 from helpers.modes import MODE_ENV, ModeChoice, ModeError, choose_mode, quick
@@ -53,6 +56,7 @@ __all__ = [
     "edge_density",
     "fidelity_sweep",
     "generate",
+    "language",
     "load_controlnet_pipeline",
     "load_portrait",
     "load_rgb_image",
@@ -62,5 +66,6 @@ __all__ = [
     "quick",
     "quiet_hub_load",
     "reveal",
+    "set_language",
     "resize_for_pipeline",
 ]

@@ -35,7 +35,7 @@ LAYERS = ("files", "models", "hub", "core", "tiny", "ui")
 
 def layer(module: str) -> int:
     parts = module.split(".")
-    if module in ("helpers.files", "helpers.data"):
+    if module in ("helpers.files", "helpers.i18n", "helpers.data"):
         return LAYERS.index("files")
     if len(parts) > 1 and parts[1] in LAYERS:
         return LAYERS.index(parts[1])

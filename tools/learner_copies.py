@@ -25,7 +25,7 @@ SOURCE, TARGET = ROOT / "notebooks", ROOT / "learner"
 
 def solution_number(cell: nbformat.NotebookNode) -> int | None:
     """N of a cell starting ``# Solution N:`` (code) or ``**Solution N.**`` or ``**Solution N, in words.**`` (prose); None for other solution cells."""
-    found = re.match(r"(?:# Solution (\d+):|\*\*Solution (\d+)[.,])", cell.source)
+    found = re.match(r"(?:# (?:Solution|答案) (\d+)[:：]|\*\*(?:Solution|答案) (\d+)[.,。，])", cell.source)  # English, or the Chinese edition
     return int(found.group(1) or found.group(2)) if found else None
 
 
@@ -41,16 +41,32 @@ def solution_checks(source: str) -> list[tuple[str, str]]:
     return checks
 
 
-def check_cell_source(number: int, checks: list[tuple[str, str]]) -> str:
-    lines = [f"# Check exercise {number}: run this cell after your code. It prints what is right and what is not yet,",
-             "# and never stops the notebook.", "from helpers.feedback import check_exercise", "",
-             f"check_exercise({number}, ["]
+# The few sentences a learner copy adds, in each language of the edition (tools/translations.py builds the Chinese).
+WORDS = {
+    "en": {"blank": "# Exercise {number}: your code here\n",
+           "check": ["# Check exercise {number}: run this cell after your code. It prints what is right and what is not yet,",
+                     "# and never stops the notebook."],
+           "prose": "**Exercise {number}, your answer:** (double-click to write it; the answer key is in notebooks/)",
+           "you_will": "\n\n**You will:**",
+           "note": "\n\n*Learner copy: the exercises are yours to solve; the answer key is in notebooks/.*"},
+    "zh": {"blank": "# 练习 {number}：在这里写你的代码\n",
+           "check": ["# 检查练习 {number}：写完代码后运行这个单元格。它会告诉你哪些对了、哪些还没有，", "# 而且永远不会中断 notebook。"],
+           "prose": "**练习 {number}，你的回答：**（双击单元格来写；参考答案在 notebooks/zh/ 里）",
+           "you_will": "\n\n**你将：**",
+           "note": "\n\n*学员版：练习留给你来完成；参考答案在 notebooks/zh/ 里。*"},
+}
+
+
+def check_cell_source(number: int, checks: list[tuple[str, str]], language: str = "en") -> str:
+    lines = [line.format(number=number) for line in WORDS[language]["check"]] + ["from helpers.feedback import check_exercise", "",
+                                                                                 f"check_exercise({number}, ["]
     lines += [f"    ({expression!r}, {message!r})," for expression, message in checks]
     return "\n".join(lines + ["], globals());"])
 
 
-def learner_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The learner version of one notebook (a new object; ``nb`` is not changed)."""
+def learner_copy(nb: nbformat.NotebookNode, name: str, language: str = "en") -> nbformat.NotebookNode:
+    """The learner version of one notebook (a new object; ``nb`` is not changed), its added sentences in ``language``."""
+    words = WORDS[language]
     copy = nbformat.from_dict(nb)
     cells = []
     for cell in copy.cells:
@@ -61,19 +77,19 @@ def learner_copy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
         if number is None:
             continue  # e.g. "the solutions are in the hidden cells below"
         if cell.cell_type == "code":
-            blank = new_code_cell(f"# Exercise {number}: your code here\n")
-            check = new_code_cell(check_cell_source(number, solution_checks(cell.source)))
+            blank = new_code_cell(words["blank"].format(number=number))
+            check = new_code_cell(check_cell_source(number, solution_checks(cell.source), language))
             check.metadata["tags"], check["id"] = ["exercise-check"], f"{cell['id']}-check"
         else:
-            blank = new_markdown_cell(f"**Exercise {number}, your answer:** (double-click to write it; the answer key is in notebooks/)")
+            blank = new_markdown_cell(words["prose"].format(number=number))
             check = None
         blank.metadata["tags"], blank["id"] = ["exercise"], f"{cell['id']}-learner"
         cells += [blank] + ([check] if check is not None else [])
     copy.cells = cells
     intro = copy.cells[0]
-    intro.source = intro.source.replace(f"notebooks/{name}", f"learner/{name}").replace(
-        "\n\n**You will:**", "\n\n*Learner copy: the exercises are yours to solve; the answer key is in notebooks/.*\n\n**You will:**", 1
-    )
+    folder = "" if language == "en" else f"{language}/"
+    intro.source = intro.source.replace(f"notebooks/{folder}{name}", f"learner/{folder}{name}").replace(
+        words["you_will"], words["note"] + words["you_will"], 1)
     return copy
 
 

@@ -42,7 +42,7 @@ if "google.colab" in sys.modules:
 GITHUB = re.compile(r"^https://github\.com/([\w.-]+/[\w.-]+?)/?$")
 # Every address of the repository that a page may hold: Colab, Binder, GitHub, pip's git+ form.
 ADDRESS = re.compile(r"(colab\.research\.google\.com/github/|mybinder\.org/v2/gh/|github\.com/)([\w.-]+/[\w.-]+?)(?=[/)\s\"'?,>\\]|\.git|\.(?!\w)|$)")
-PAGES = ("README.md", "docs/*.md", "notebooks/*.ipynb", "learner/*.ipynb")
+PAGES = ("README.md", "README.zh-CN.md", "docs/*.md", "notebooks/*.ipynb", "learner/*.ipynb")
 
 
 def source_url(root: Path = ROOT) -> str:
@@ -123,6 +123,10 @@ def point_at(url: str, root: Path = ROOT) -> list[Path]:
     import learner_copies  # beside this file: on the path for a script run from tools/ and for the tests
 
     learner_copies.main(root)
+    import translations  # the Chinese edition follows the English: its catalogs name no repository (@REPOSITORY@)
+
+    if root == translations.ROOT:
+        translations.main([])
     return changed
 
 

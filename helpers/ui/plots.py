@@ -10,6 +10,8 @@ from IPython import get_ipython
 from IPython.display import display
 from PIL import Image
 
+from helpers.i18n import _
+
 
 def show_images(
     images: Sequence[Image.Image | np.ndarray],
@@ -187,8 +189,8 @@ class LiveCurve:
     latest pictures beside it, in place in the notebook's output (outside IPython the figure is only kept)."""
 
     def __init__(self, total_steps: int, reference: tuple[Sequence[int], Sequence[float]] | None = None,
-                 baseline: float | None = None, ylabel: str = "validation IoU"):
-        self.total_steps, self.reference, self.baseline, self.ylabel = total_steps, reference, baseline, ylabel
+                 baseline: float | None = None, ylabel: str | None = None):
+        self.total_steps, self.reference, self.baseline, self.ylabel = total_steps, reference, baseline, ylabel or _("validation IoU")
         self.steps: list[int] = []
         self.scores: list[float] = []
         self._handle = None
@@ -199,12 +201,12 @@ class LiveCurve:
         grid = fig.add_gridspec(2, 5)
         ax = fig.add_subplot(grid[:, :2])
         if self.reference is not None:
-            ax.plot(*self.reference, color="0.7", marker=".", label="reference run")
+            ax.plot(*self.reference, color="0.7", marker=".", label=_("reference run"))
         if self.baseline is not None:
-            ax.axhline(self.baseline, color="C3", ls="--", label="base model alone")
-        ax.plot(self.steps, self.scores, color="C1", marker="o", label="this run")
-        ax.set(xlim=(0, self.total_steps), ylim=(0, 1), xlabel="step", ylabel=self.ylabel,
-               title=f"step {self.steps[-1]}: {self.scores[-1]:.2f}" if self.steps else "waiting for the first validation")
+            ax.axhline(self.baseline, color="C3", ls="--", label=_("base model alone"))
+        ax.plot(self.steps, self.scores, color="C1", marker="o", label=_("this run"))
+        ax.set(xlim=(0, self.total_steps), ylim=(0, 1), xlabel=_("step"), ylabel=self.ylabel,
+               title=_("step {step}: {score:.2f}").format(step=self.steps[-1], score=self.scores[-1]) if self.steps else _("waiting for the first validation"))
         ax.legend(fontsize=8, loc="upper left")
         for i, image in enumerate(list(images)[:6]):
             picture = fig.add_subplot(grid[i // 3, 2 + i % 3])

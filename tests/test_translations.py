@@ -1,0 +1,178 @@
+"""The Chinese edition's machinery: what is translated (markdown cells, code comments), how a twin is built (the code
+unchanged but for LANGUAGE), how a stale or missing translation is caught, and the helpers speaking Chinese with a
+font that has every character they print."""
+
+from __future__ import annotations
+
+import warnings
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import translations as T
+from helpers import i18n
+from helpers.feedback import check_exercise, reveal
+
+CODE = '''from helpers import quick  # quick(a, b): b in CI
+%pip install something  # a magic, then a comment
+text = "# not a comment"  # but this is one
+LANGUAGE = "en"'''
+
+
+def english_notebook(path):
+    nb = new_notebook(cells=[new_markdown_cell("# A title\n\nSome words."), new_code_cell(CODE), new_markdown_cell("**Predict:** more?")])
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i}"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def edition(tmp_path, monkeypatch):
+    monkeypatch.setattr(T, "CATALOGS", tmp_path / "translations")
+    return english_notebook(tmp_path / "01_example.ipynb")
+
+
+def test_comments_are_found_outside_strings_and_around_magics(tmp_path):
+    assert [text for _, _, text in T.comments(CODE)] == ["quick(a, b): b in CI", "a magic, then a comment", "but this is one"]
+    units = T.units(nbformat.read(english_notebook(tmp_path / "01_x.ipynb"), as_version=4))
+    assert [u.context for u in units] == ["markdown", "comment", "comment", "comment", "markdown"]
+
+
+def translate_all(path):
+    catalog = T.update_catalog(path)
+    chinese = {"# A title\n\nSome words.": "# 标题\n\n几句话。", "quick(a, b): b in CI": "quick(a, b)：CI 里取 b",
+               "a magic, then a comment": "魔法命令之后的注释", "but this is one": "这才是注释", "**Predict:** more?": "**预测：** 更多？"}
+    for message in catalog:
+        if message.id:
+            message.string = chinese[message.id]
+    T.write_catalog(catalog, T.catalog_path(path))
+
+
+def test_a_twin_translates_words_and_keeps_the_code(edition):
+    translate_all(edition)
+    assert T.problems(edition) == []
+    twin = T.translate_notebook(edition)
+    assert twin.cells[0].source == "# 标题\n\n几句话。" and twin.cells[2].source == "**预测：** 更多？"
+    assert twin.cells[1].source == ('from helpers import quick  # quick(a, b)：CI 里取 b\n'
+                                    '%pip install something  # 魔法命令之后的注释\n'
+                                    'text = "# not a comment"  # 这才是注释\n'
+                                    'LANGUAGE = "zh"')
+    assert [c.id for c in twin.cells] == ["c0", "c1", "c2"]  # same cells, same order
+
+
+def test_the_check_names_what_is_untranslated_and_what_went_stale(edition):
+    T.write_catalog(T.update_catalog(edition), T.catalog_path(edition))
+    found = T.problems(edition)
+    assert len(found) == 5 and all("no translation" in line for line in found)
+    translate_all(edition)
+    nb = nbformat.read(edition, as_version=4)
+    nb.cells[2].source = "**Predict:** fewer?"  # the English changes; its old translation stays as obsolete
+    nb.cells[1].source = nb.cells[1].source.replace("LANGUAGE", "LANG")  # logic only: no new translation needed
+    nbformat.write(nb, edition)
+    T.write_catalog(T.update_catalog(edition), T.catalog_path(edition))
+    assert T.problems(edition) == ["01_example.ipynb, cell c2 (markdown): the English changed since its translation "
+                                   "(kept, marked fuzzy: check it): '**Predict:** fewer?'"]
+    catalog = T.read_catalog(T.catalog_path(edition))
+    suggestion = catalog.get("**Predict:** fewer?", context="markdown")
+    assert suggestion.string == "**预测：** 更多？" and suggestion.fuzzy  # msgmerge's way: the old translation, to check
+    assert '#| msgid "**Predict:** more?"' in T.catalog_path(edition).read_text()  # the English it translated, beside it
+
+
+def test_the_helpers_catalog_is_complete_compiled_and_its_font_has_every_character():
+    assert T.helpers_problems() == []
+    assert set(T.helper_messages()) >= {"validation IoU", "Exercise {number}: {verdict}"}
+
+
+def test_helpers_speak_the_language_they_are_given(capsys):
+    try:
+        i18n.set_language("zh")
+        check_exercise(2, [("x == 1", "x is 1")], {})
+        reveal(None, "48x")
+        out = capsys.readouterr().out
+        assert "✘ 还没有： x is 1 （x 还没有定义：请先运行你的代码）" in out and "练习 2：1 项检查通过了 0 项" in out
+        assert "你的预测：（还没写" in out and "实测结果：48x" in out
+    finally:
+        i18n.set_language("en")
+    reveal("a", "b")
+    assert capsys.readouterr().out == "your prediction: a\nmeasured:        b\n"
+    with pytest.raises(ValueError, match=r"language must be one of 'en' \(English\), 'zh' .*, not 'fr'"):
+        i18n.set_language("fr")
+
+
+def test_the_chinese_font_draws_every_translated_message_without_an_empty_box():
+    """matplotlib warns "Glyph ... missing from font(s)" where it would draw an empty box: an error here."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    family = i18n.use_chinese_font()
+    assert family.startswith("Noto Sans") and i18n.font_path().stat().st_size < 500_000
+    texts = [m.string for path in sorted(T.CATALOGS.glob("*.po")) for m in T.read_catalog(path) if m.id and m.string]
+    fig, ax = plt.subplots()
+    for i, text in enumerate(texts):
+        ax.text(0, i, text)
+    ax.set_title("第 800 步：0.70 训练")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font.*")
+        fig.canvas.draw()
+    plt.close(fig)
+
+
+ROOT = T.ROOT
+TERMS = {"locked copy": "锁定副本", "trainable copy": "可训练副本", "zero convolution": "零卷积"}  # as the Chinese HF blog says
+
+
+def test_the_chinese_edition_is_generated_and_in_step_with_the_english():
+    assert T.main(["--check"]) == 0
+    stale = [str(p.relative_to(ROOT)) for p, text in T.expected_twins().items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    assert stale == [], f"run `make translations`: {stale}"
+    for path in T.translated_notebooks():
+        english, chinese = (nbformat.read(p, as_version=4) for p in (path, ROOT / "notebooks" / "zh" / path.name))
+        assert [(c.id, c.cell_type) for c in chinese.cells] == [(c.id, c.cell_type) for c in english.cells]
+        for a, b in zip(english.cells, chinese.cells):
+            if a.cell_type == "code":  # the same code: only the comments and the language differ
+                english_code = a.source.replace('LANGUAGE = "en"', 'LANGUAGE = "zh"')
+                assert without_comments(english_code) == without_comments(b.source), a.id
+
+
+def without_comments(source: str) -> list[str]:
+    lines = source.split("\n")
+    for row, column, _ in reversed(T.comments(source)):
+        lines[row - 1] = lines[row - 1][:column]
+    return lines
+
+
+def test_each_term_is_translated_the_same_way_everywhere():
+    for path in sorted(T.CATALOGS.glob("*.po")):
+        for message in T.read_catalog(path):
+            for english, chinese in TERMS.items():
+                if message.string and english in message.id.lower():
+                    assert chinese in message.string, f"{path.name}: {english!r} is {chinese} ({message.id[:60]!r})"
+
+
+def test_the_chinese_notebooks_run_and_speak_chinese(tmp_path):
+    """Every Chinese notebook, top to bottom from another folder as nbmake would: no error, and the helpers' own
+    printed lines are Chinese (the parameters cell's LANGUAGE reached them)."""
+    from run_notebook import run_notebook
+
+    for path in sorted((ROOT / "notebooks" / "zh").glob("[0-9][0-9]_*.ipynb")):
+        nb = run_notebook(path, tmp_path, timeout_s=300).notebook
+        outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+        assert [o for o in outputs if o.get("output_type") == "error"] == [], path.name
+        printed = "".join(o.get("text", "") for o in outputs)
+        assert "你的预测：" in printed and "实测结果：" in printed, path.name  # helpers.reveal, in Chinese
+
+
+def test_the_chinese_readme_lists_every_chinese_notebook_with_its_badges():
+    import re
+
+    readme = (ROOT / "README.zh-CN.md").read_text()
+    colab = set(re.findall(r"colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/main/(notebooks/zh/[\w.]+\.ipynb)", readme))
+    binder = set(re.findall(r"urlpath=lab/tree/(notebooks/zh/[\w.]+\.ipynb)", readme))
+    chinese = {f"notebooks/zh/{p.name}" for p in (ROOT / "notebooks" / "zh").glob("*.ipynb")}
+    assert colab == binder == chinese
+    assert "[简体中文](README.zh-CN.md)" in (ROOT / "README.md").read_text() and "[English](README.md)" in readme
