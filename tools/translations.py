@@ -227,14 +227,20 @@ def is_chinese(character: str) -> bool:
     return 0x3000 <= code <= 0x303F or 0x4E00 <= code <= 0x9FFF or 0xFF00 <= code <= 0xFFEF or character in "“”‘’…—·"
 
 
+DRAWN_ELSEWHERE = ("markdown", "comment")  # rendered by the browser, never by matplotlib: the font need not hold them
+
+
+def drawn_messages() -> list[str]:
+    """The translations matplotlib may draw: the helpers' messages (plot titles, labels, legends) and any notebook
+    entry that is neither a markdown cell nor a comment."""
+    return [m.string for path in sorted(CATALOGS.glob("*.po")) for m in read_catalog(path)
+            if m.id and m.string and (path == HELPERS_CATALOG or m.context not in DRAWN_ELSEWHERE)]
+
+
 def catalog_characters() -> set[str]:
-    """The characters every translation uses that the font must hold (the Chinese ones), printable ASCII included."""
-    characters = {chr(c) for c in range(32, 127)}
-    for path in sorted(CATALOGS.glob("*.po")):
-        for message in read_catalog(path):
-            if message.id and message.string:
-                characters |= {c for c in message.string if is_chinese(c)}
-    return characters
+    """The characters the font must hold: the Chinese ones of every translation matplotlib may draw, and printable
+    ASCII (the font stays small: the browser draws the notebooks' text with its own fonts)."""
+    return {chr(c) for c in range(32, 127)} | {c for text in drawn_messages() for c in text if is_chinese(c)}
 
 
 def font_characters(path: Path = FONT) -> set[str]:
@@ -280,7 +286,7 @@ def update_helpers_catalog() -> None:
     write_catalog(catalog, HELPERS_CATALOG)
     COMPILED.parent.mkdir(parents=True, exist_ok=True)
     COMPILED.write_bytes(compiled_helpers_catalog())
-    if not FONT.exists() or catalog_characters() - font_characters():
+    if not FONT.exists() or catalog_characters() != font_characters() & catalog_characters() or len(font_characters()) > len(catalog_characters()) + 8:
         build_font()
 
 
