@@ -1,5 +1,5 @@
 """Notebooks that the browser tests (tests/test_browser*.py) run in a real browser are not run a second time under nbmake,
-nor are the Chinese edition's (tests/test_translations.py runs them).
+nor are the Chinese edition's (tests/test_translations.py runs a stated subset and says why).
 
 A browser test executes each notebook of its module's ``NOTEBOOKS`` top to bottom in a fresh kernel (JupyterLab's
 Run All) and fails on any error output, as nbmake would, and then drives its widgets. Where Chromium is missing
@@ -23,7 +23,7 @@ def module_notebooks(path: Path) -> tuple[str, ...]:
 
 
 def pytest_collection_modifyitems(config, items):
-    # The Chinese edition's notebooks run in tests/test_translations.py, which also checks that they speak Chinese.
+    # The Chinese edition's notebooks: tests/test_translations.py runs a subset (RUN_IN_MAKE_TEST says why) and checks its Chinese.
     chinese = [item for item in items if item.nodeid.startswith("notebooks/zh/")]
     if chinese:
         config.hook.pytest_deselected(items=chinese)
