@@ -127,8 +127,13 @@ ROOT = T.ROOT
 TERMS = {"locked copy": "锁定副本", "trainable copy": "可训练副本", "zero convolution": "零卷积"}  # as the Chinese HF blog says
 
 
-def test_the_chinese_edition_is_generated_and_in_step_with_the_english():
+def test_the_chinese_edition_is_generated_and_in_step_with_the_english(tmp_path, monkeypatch, capsys):
     assert T.main(["--check"]) == 0
+    assert [p.name for p in T.translated_notebooks()] == [p.name for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    with monkeypatch.context() as patched:  # a new English notebook without its catalog fails the check
+        patched.setattr(T, "SOURCE", tmp_path)
+        english_notebook(tmp_path / "09_new.ipynb")
+        assert T.main(["--check"]) == 1 and "09_new.ipynb: no catalog in translations/zh/" in capsys.readouterr().out
     stale = [str(p.relative_to(ROOT)) for p, text in T.expected_twins().items() if not p.exists() or p.read_text(encoding="utf-8") != text]
     assert stale == [], f"run `make translations`: {stale}"
     for path in T.translated_notebooks():
@@ -147,11 +152,29 @@ def without_comments(source: str) -> list[str]:
     return lines
 
 
+def chinese_glossary() -> dict[str, str]:
+    """English term -> its Chinese, from docs/glossary.zh-CN.md's table."""
+    import re
+
+    rows = re.findall(r"^\| \*\*(.+?)\*\* \| (.+?) \|", (ROOT / "docs" / "glossary.zh-CN.md").read_text(), re.MULTILINE)
+    return {english.strip().lower(): chinese for chinese, english in rows}
+
+
 def test_each_term_is_translated_the_same_way_everywhere():
+    """Wherever the English says a glossary term, its translation says the glossary's Chinese for it: the blog's three
+    (锁定副本, 可训练副本, 零卷积) and the rest of docs/glossary.zh-CN.md."""
+    terms = chinese_glossary()
+    assert {english: terms[english] for english in TERMS} == TERMS and len(terms) >= 19
+    english_terms = {line.split("**")[1].split(" (")[0].lower() for line in (ROOT / "docs" / "glossary.md").read_text().splitlines()
+                     if line.startswith("| **")}
+    assert all(any(english in known or known in english for known in english_terms) for english in terms), "each term is in the English glossary"
+    import re
+
     for path in sorted(T.CATALOGS.glob("*.po")):
         for message in T.read_catalog(path):
-            for english, chinese in TERMS.items():
-                if message.string and english in message.id.lower():
+            words = re.sub(r"`[^`]*`|\]\([^)]*\)", "", message.id).lower()  # prose only: code and link targets keep their English
+            for english, chinese in terms.items():
+                if message.string and english in words:
                     assert chinese in message.string, f"{path.name}: {english!r} is {chinese} ({message.id[:60]!r})"
 
 

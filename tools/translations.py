@@ -14,7 +14,7 @@ what has no translation, and what was translated from an English text that has c
     python tools/translations.py --check    # what is untranslated or stale; exit 1 if anything is (make test)
     python tools/translations.py --add 03   # a notebook joins the edition: its catalog, every entry to translate
 
-A notebook without a catalog is not in the edition yet (listed by ``--check``, not an error until it has one).
+Every English notebook is in the edition: a new one without a catalog fails ``--check`` (``--add NN`` starts it).
 
 The helpers' own messages (each ``_("...")`` in ``helpers/``, ``helpers.i18n``) have one catalog,
 ``translations/zh/helpers.po``, compiled into ``data/locale/zh/LC_MESSAGES/helpers.mo``; the Chinese font shipped in
@@ -303,9 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     missing = [p.name for p in english if not catalog_path(p).exists()]
     if args.check:
         found = helpers_problems() + [line for path in translated_notebooks() for line in problems(path)]
-        print("\n".join(found) if found else f"the Chinese edition is up to date: {len(english) - len(missing)} notebooks")
-        if missing:
-            print("not in the Chinese edition yet (no catalog in translations/zh/): " + ", ".join(missing))
+        found += [f"{name}: no catalog in translations/{LANGUAGE}/ (python tools/translations.py --add {name[:2]})" for name in missing]
+        print("\n".join(found) if found else f"the Chinese edition is up to date: {len(english)} notebooks")
         return 1 if found else 0
     for path in translated_notebooks():
         write_catalog(update_catalog(path), catalog_path(path))
