@@ -14,6 +14,10 @@ LAB_ARGS ?=
 # The folder JupyterLab opens in: notebooks/ (the full notebooks, solutions hidden) or learner/ (a workshop's copies,
 # exercises to solve: make lab LAB_FOLDER=learner). Its root is the repository, so both, and docs/, stay reachable.
 LAB_FOLDER ?= notebooks
+# JupyterLab's own menus and dialogs: en, or zh (Simplified Chinese, its language pack installed on first use). The
+# notebooks' language is their own: the Chinese edition is in notebooks/zh/ and learner/zh/.
+LAB_LANGUAGE ?= en
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner translations clean
@@ -29,7 +33,13 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: setup
-	@test -d "$(LAB_FOLDER)" || { echo "LAB_FOLDER=$(LAB_FOLDER): no such folder here (notebooks or learner)"; exit 2; }
+	@test -d "$(LAB_FOLDER)" || { echo "LAB_FOLDER=$(LAB_FOLDER): no such folder here (notebooks, learner, notebooks/zh or learner/zh)"; exit 2; }
+	@case "$(LAB_LANGUAGE)" in \
+	  zh) $(BIN)/python -m pip install --quiet -e ".[zh]" && mkdir -p $$(dirname $(LAB_SETTINGS)) && \
+	      echo '{"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}' > $(LAB_SETTINGS) ;; \
+	  en) rm -f $(LAB_SETTINGS) ;; \
+	  *) echo "LAB_LANGUAGE=$(LAB_LANGUAGE): en or zh"; exit 2 ;; \
+	esac
 	@echo "Starting JupyterLab in $(LAB_FOLDER)/, with the repository as its root: notebooks/, learner/ and docs/ are all reachable (the URL with its token is printed below; Ctrl-C stops it)."
 	TRANSFORMERS_VERBOSITY=$${TRANSFORMERS_VERBOSITY:-error} exec $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(LAB_FOLDER) $(LAB_ARGS)
 

@@ -188,7 +188,7 @@ def test_readme_states_the_measured_budgets_and_figures():
 
     assert {r["notebook"][:2] for r in hub if r.get("skipped")} == set(HUB_INDEPENDENT)
     # the learner's path: a non-editable install ran every notebook, 06, 07 and 08 in tiny mode too
-    tiny = [r for r in rehearsal["notebooks"] if r["mode"] == "tiny"]
+    tiny = [r for r in rehearsal["notebooks"] if r["mode"] == "tiny" and not r["notebook"].startswith("zh/")]
     assert [r["notebook"][:2] for r in tiny] == list(TINY_TOO) and all(r["ok"] for r in tiny)
     assert all("/site-packages/helpers/" in r["install"]["helpers"] and r["install"]["widget_manager"] for r in ran + tiny)
     assert ", ".join(f"{r['notebook'][:2]} {r['peak_rss_gb']:.1f} GB" for r in tiny) in readme

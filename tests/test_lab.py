@@ -63,3 +63,35 @@ def test_make_lab_serves_the_notebooks_and_the_learner_copies():
             output, _ = server.communicate()
     assert "Starting JupyterLab in notebooks/, with the repository as its root" in output
     assert f"http://127.0.0.1:{port}/lab" in output
+
+
+@pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(), reason="needs `make setup` (make test does it)")
+def test_make_lab_speaks_chinese_when_asked_and_english_again_after():
+    """LAB_LANGUAGE=zh installs the pinned language pack and sets JupyterLab's locale (its settings API says zh_CN);
+    the next plain `make lab` puts English back. LAB_FOLDER opens the Chinese edition."""
+    settings = ROOT / ".venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    port = free_port()
+    args = f"--no-browser --ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 --IdentityProvider.token="
+    server = subprocess.Popen(["make", "--no-print-directory", "lab", "LAB_LANGUAGE=zh", "LAB_FOLDER=notebooks/zh", f"LAB_ARGS={args}"], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    try:
+        found, deadline = None, time.monotonic() + 180  # the first time, the language pack is installed (seconds)
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/translation-extension:plugin", timeout=2) as r:
+                    found = json.load(r)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert found is not None, "JupyterLab did not answer"
+        assert found["schema"]["properties"]["locale"]["default"] == "zh_CN"  # overrides.json sets the default
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert response.url.endswith("/lab/tree/notebooks/zh")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/lab/api/translations/zh_CN", timeout=5) as response:
+            assert json.load(response)["data"], "the language pack is installed"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.communicate(timeout=20)
+    assert settings.exists()
+    subprocess.run(["make", "--no-print-directory", "lab", "LAB_ARGS=--version"], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    assert not settings.exists()  # English again

@@ -6,7 +6,8 @@ environment with its own kernel, and each notebook's real first cell (the Colab 
 skip by its ``skip-execution`` tag) run against a stand-in ``google.colab``: it installs the package non-editable
 from the repository's address (redirected to the clone), and a check cell proves that ``helpers`` and its data come
 from that install. Notebook 00 runs its install cell twice (it must be safe to repeat). Then every notebook runs
-from a folder outside the clone: in hub mode, and 06, 07 and 08 (whose tiny worlds are the shipped models) in tiny mode.
+from a folder outside the clone: in hub mode, and 06, 07 and 08 (whose tiny worlds are the shipped models) in tiny mode, with the
+Chinese 00 (its catalogs and font from the installed package).
 
 Each notebook runs in a fresh kernel, from a working folder other than its own, with
 ``CONTROLNET_TUTORIAL_MODE=hub``, ``HF_HUB_OFFLINE=1`` and ``HF_HUB_CACHE`` pointing at the cache that
@@ -70,6 +71,8 @@ COUNT_PARAMETERS = {"*": {"SIZE": 64, "MAX_SIDE": 256, "RESOLUTION": 64}}
 HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); run in tiny mode below"}
 # The learner's path runs these in tiny mode too, from the installed package: their tiny worlds are the shipped models.
 TINY_TOO = ("06", "07", "08")
+# ... and these of the Chinese edition (notebooks/zh/): the helpers' catalogs and font, read from the learner's install.
+CHINESE_TOO = ("00",)
 
 
 def parameters_for(notebook: str, table: dict) -> dict:
@@ -244,6 +247,7 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
     paths = [p for p in sorted(folder.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
     runs = [(path, "hub") for path in paths if "hub" in modes]
     runs += [(path, "tiny") for path in paths if "tiny" in modes and learner is not None and path.name[:2] in TINY_TOO]
+    runs += [(folder / "zh" / path.name, "tiny") for path in paths if "tiny" in modes and learner is not None and path.name[:2] in CHINESE_TOO]
     records = []
     with mock.patch.dict(os.environ, {**settings, **({QUICK_ENV: "1"} if short else {})}), \
             tempfile.TemporaryDirectory(prefix="rehearsal-") as workdir:  # not the notebooks' own folder, nor the clone
@@ -257,9 +261,10 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
                 continue
             os.environ["CONTROLNET_TUTORIAL_MODE"] = mode
             # On a CPU the solutions are left out to keep CI within its budget: make test runs them (tiny mode).
-            name = path.name if mode == "hub" else f"{path.name} (tiny)"
+            edition = "zh/" if path.parent.name == "zh" else ""
+            name = path.name if mode == "hub" else f"{edition}{path.name} (tiny)"
             record = run_notebook(path, parameters_for(path.name, parameters) if mode == "hub" else {}, Path(workdir),
-                                  out / "rehearsal" / (path.name if mode == "hub" else f"tiny-{path.name}"),
+                                  out / "rehearsal" / (path.name if mode == "hub" else f"tiny-{edition.replace('/', '-')}{path.name}"),
                                   skip_solutions=not (gpu if solutions is None else solutions), dry=dry, learner=learner,
                                   install_twice=learner is not None and not records)
             record["notebook"], record["mode"] = name, mode
@@ -271,7 +276,8 @@ def rehearse(cache: Path, only: list[str] | None = None, parameters: dict | None
                   + (f"  {record['error']}" if record["error"] else "") + "".join(f"  {p}" for p in record["over_budget"]), flush=True)
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "mode": "hub (offline, Hub-shaped cache with random weights at full size)" + (f"; {', '.join(TINY_TOO)} in tiny mode too" if learner else ""),
+        "mode": "hub (offline, Hub-shaped cache with random weights at full size)"
+                + (f"; {', '.join(TINY_TOO)} in tiny mode too, and the Chinese {', '.join(CHINESE_TOO)}" if learner else ""),
         "learner_path": None if learner is None else {"clone": "a clean clone, the repository's address redirected to it",
                                                      "install": "each notebook's Colab install cell, non-editable, into a fresh environment",
                                                      "helpers": next((r["install"]["helpers"] for r in records if r.get("install")), None)},
