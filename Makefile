@@ -17,7 +17,9 @@ LAB_FOLDER ?= notebooks
 # JupyterLab's own menus and dialogs: en, or zh (Simplified Chinese, its language pack installed on first use). The
 # notebooks' language is their own: the Chinese edition is in notebooks/zh/ and learner/zh/.
 LAB_LANGUAGE ?= en
-LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+# Chinese menus come from settings of their own (JUPYTERLAB_SETTINGS_DIR): an English JupyterLab started beside it,
+# or later, is untouched.
+LAB_SETTINGS_ZH := $(VENV)/lab-settings-zh
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner translations clean
@@ -35,13 +37,13 @@ setup: $(STAMP)
 lab: setup
 	@test -d "$(LAB_FOLDER)" || { echo "LAB_FOLDER=$(LAB_FOLDER): no such folder here (notebooks, learner, notebooks/zh or learner/zh)"; exit 2; }
 	@case "$(LAB_LANGUAGE)" in \
-	  zh) $(BIN)/python -m pip install --quiet -e ".[zh]" && mkdir -p $$(dirname $(LAB_SETTINGS)) && \
-	      echo '{"@jupyterlab/translation-extension:plugin": {"locale": "zh_CN"}}' > $(LAB_SETTINGS) ;; \
-	  en) rm -f $(LAB_SETTINGS) ;; \
+	  zh) $(BIN)/python -m pip install --quiet -e ".[zh]" && mkdir -p $(LAB_SETTINGS_ZH)/@jupyterlab/translation-extension && \
+	      echo '{"locale": "zh_CN"}' > $(LAB_SETTINGS_ZH)/@jupyterlab/translation-extension/plugin.jupyterlab-settings ;; \
+	  en) ;; \
 	  *) echo "LAB_LANGUAGE=$(LAB_LANGUAGE): en or zh"; exit 2 ;; \
 	esac
 	@echo "Starting JupyterLab in $(LAB_FOLDER)/, with the repository as its root: notebooks/, learner/ and docs/ are all reachable (the URL with its token is printed below; Ctrl-C stops it)."
-	TRANSFORMERS_VERBOSITY=$${TRANSFORMERS_VERBOSITY:-error} exec $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(LAB_FOLDER) $(LAB_ARGS)
+	$(if $(filter zh,$(LAB_LANGUAGE)),JUPYTERLAB_SETTINGS_DIR=$(LAB_SETTINGS_ZH)) TRANSFORMERS_VERBOSITY=$${TRANSFORMERS_VERBOSITY:-error} exec $(BIN)/jupyter lab --allow-root --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(LAB_FOLDER) $(LAB_ARGS)
 
 # Offline, tiny models, short training runs (CONTROLNET_TUTORIAL_QUICK): the same result on any machine.
 TEST_ENV := CONTROLNET_TUTORIAL_MODE=tiny HF_HUB_OFFLINE=1 TRANSFORMERS_VERBOSITY=error CONTROLNET_TUTORIAL_QUICK=1
