@@ -207,3 +207,19 @@ def test_the_chinese_readme_lists_every_chinese_notebook_with_its_badges():
     chinese = {f"notebooks/zh/{p.name}" for p in (ROOT / "notebooks" / "zh").glob("*.ipynb")}
     assert colab == binder == chinese
     assert "[简体中文](README.zh-CN.md)" in (ROOT / "README.md").read_text() and "[English](README.md)" in readme
+
+
+def test_each_translation_keeps_the_markdown_of_its_english():
+    """A translated cell keeps its English's structure: headings, bold, code spans, formulas, table rows and link
+    targets (the glossary's link goes to the Chinese glossary)."""
+    import re
+
+    def shape(text: str) -> dict:
+        return {"headings": re.findall(r"^#+ ", text, re.MULTILINE), "bold": text.count("**"), "code": len(re.findall(r"`[^`]*`", text)),
+                "math": text.count("$"), "rows": len(re.findall(r"^\s*\|", text, re.MULTILINE)),
+                "links": sorted(re.findall(r"\]\(([^)]*)\)", text.replace("glossary.md)", "glossary.zh-CN.md)")))}
+
+    for path in sorted(T.CATALOGS.glob("[0-9]*.po")):
+        for message in T.read_catalog(path):
+            if message.id and message.string and message.context == "markdown":
+                assert shape(message.string) == shape(message.id), f"{path.name}: {message.id[:70]!r}"
