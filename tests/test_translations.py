@@ -141,15 +141,36 @@ def test_the_chinese_edition_is_generated_and_in_step_with_the_english(tmp_path,
         assert [(c.id, c.cell_type) for c in chinese.cells] == [(c.id, c.cell_type) for c in english.cells]
         for a, b in zip(english.cells, chinese.cells):
             if a.cell_type == "code":  # the same code: only the comments and the language differ
-                english_code = a.source.replace('LANGUAGE = "en"', 'LANGUAGE = "zh"')
-                assert without_comments(english_code) == without_comments(b.source), a.id
+                assert same_code(a.source.replace('LANGUAGE = "en"', 'LANGUAGE = "zh"'), b.source), a.id
 
 
-def without_comments(source: str) -> list[str]:
-    lines = source.split("\n")
-    for row, column, _ in reversed(T.comments(source)):
-        lines[row - 1] = lines[row - 1][:column]
-    return lines
+def tokens(source: str) -> list:
+    import io
+    import re
+    import tokenize
+
+    code = "\n".join(re.sub(r"^(\s*)[%!]", r"\1 ", line) for line in source.split("\n"))
+    return [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type not in (tokenize.NL, tokenize.NEWLINE)]
+
+
+def same_code(english: str, chinese: str) -> bool:
+    """Token for token the same, but for comments and the sentences of ``sentences`` (same prefix and quotes)."""
+    import tokenize
+
+    printed = {text for *_, text in T.sentences(english)}
+    pairs = list(zip(tokens(english), tokens(chinese)))
+    if len(tokens(english)) != len(tokens(chinese)):
+        return False
+    for a, b in pairs:
+        if a.type == tokenize.COMMENT:
+            ok = b.type == tokenize.COMMENT
+        elif a.type == tokenize.STRING and T.LITERAL.match(a.string) and T.LITERAL.match(a.string).group(3) in printed:
+            ok = b.type == tokenize.STRING and b.string[:-1].startswith(a.string[: len(a.string) - len(a.string.lstrip("rRuUfF")) + 1])
+        else:
+            ok = (a.type, a.string) == (b.type, b.string)
+        if not ok:
+            return False
+    return True
 
 
 def chinese_glossary() -> dict[str, str]:
@@ -223,3 +244,27 @@ def test_each_translation_keeps_the_markdown_of_its_english():
         for message in T.read_catalog(path):
             if message.id and message.string and message.context == "markdown":
                 assert shape(message.string) == shape(message.id), f"{path.name}: {message.id[:70]!r}"
+
+
+def test_printed_sentences_and_hints_are_translated_and_keep_their_fields(tmp_path, monkeypatch):
+    monkeypatch.setattr(T, "CATALOGS", tmp_path / "translations")
+    code = 'x = 2\nprint(f"x is {x:.1f} here", "ok")\nassert x == 2, "x is two, as set"\nlabel = "not printed at all"'
+    nb = new_notebook(cells=[new_code_cell(code)])
+    nb.cells[0]["id"] = "c0"
+    path = tmp_path / "01_strings.ipynb"
+    nbformat.write(nb, path)
+    assert [text for *_, text in T.sentences(code)] == ["x is {x:.1f} here", "x is two, as set"]  # "ok" and the label are no sentences
+    catalog = T.update_catalog(path)
+    chinese = {"x is {x:.1f} here": "x 在这里是 {x}", "x is two, as set": "x 是 2，正如设定的那样"}
+    for message in catalog:
+        if message.id:
+            message.string = chinese[message.id]
+    T.write_catalog(catalog, T.catalog_path(path))
+    assert T.problems(path) == ["01_strings.ipynb, cell c0 (string): the translation must keep the fields ['{x:.1f}'] and add no quote or "
+                                "backslash: 'x 在这里是 {x}'"]
+    catalog = T.read_catalog(T.catalog_path(path))
+    catalog.get("x is {x:.1f} here", context="string").string = "x 在这里是 {x:.1f}"
+    T.write_catalog(catalog, T.catalog_path(path))
+    assert T.problems(path) == []
+    assert T.translate_notebook(path).cells[0].source == ('x = 2\nprint(f"x 在这里是 {x:.1f}", "ok")\nassert x == 2, "x 是 2，正如设定的那样"\n'
+                                                          'label = "not printed at all"')

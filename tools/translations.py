@@ -2,9 +2,10 @@
 
 ``notebooks/zh/NN_*.ipynb`` is built from ``notebooks/NN_*.ipynb`` and the catalog ``translations/zh/NN_*.po``:
 the same cells in the same order; each markdown cell translated whole; in code cells each comment translated one
-by one (a comment is keyed by its English text, as gettext keys strings, so an edit of the logic alone needs no new
-translation), everything else (the code, the prompts the tiny tokenizers read) unchanged; the parameters cell's
-``LANGUAGE`` set to ``"zh"``, so the helpers print, draw and raise in Chinese there. ``learner/zh/`` is made from
+by one, and so is each sentence a learner reads (a printed string, an assert's hint; ``sentences``), each keyed by its
+English text as gettext keys strings, so an edit of the logic alone needs no new translation; everything else
+(the code, the prompts the tiny tokenizers read) unchanged; the parameters cell's ``LANGUAGE`` set to ``"zh"``, so
+the helpers print, draw and raise in Chinese there. ``learner/zh/`` is made from
 ``notebooks/zh/`` the way ``learner/`` is made from ``notebooks/`` (``tools/learner_copies.py``).
 
 Each catalog entry keeps the hash of the English it translates (``#. en-sha1: ...``). ``--check`` exits 1 and lists
@@ -66,7 +67,7 @@ def english_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of English to translate: a markdown cell (``context="markdown"``) or a code comment."""
+    """One piece of English to translate: a markdown cell (``context="markdown"``), a code comment or a sentence."""
 
     context: str
     english: str
@@ -86,6 +87,42 @@ def comments(source: str) -> list[tuple[int, int, str]]:
     return [item for item in found if item[2]]
 
 
+SENTENCE = re.compile(r"[A-Za-z]{2,}\W+[A-Za-z]{2,}")  # two words at least: a sentence a learner reads, not a key or a format
+LITERAL = re.compile(r"^([rRuUfF]{0,2})(['\"])(.*)\2$")
+
+
+def sentences(source: str) -> list[tuple[int, int, int, str, str]]:
+    """The sentences a learner reads in a code cell: each one-line string literal printed (``print("...")``) or given
+    as an assert's message (the exercises' hints), as ``(row, start, end, prefix + quote, text inside the quotes)``;
+    an f-string's fields (``{...}``) are part of its text and must come back unchanged in the translation."""
+    lines = source.split("\n")
+    code = "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in lines)  # ast knows no magics; rows are kept
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        literals = [node.msg] if isinstance(node, ast.Assert) and node.msg is not None else []
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            literals = node.args
+        for literal in literals:
+            if not isinstance(literal, (ast.Constant, ast.JoinedStr)) or literal.lineno != literal.end_lineno:
+                continue
+            line = lines[literal.lineno - 1]
+            start = len(line.encode()[: literal.col_offset].decode())  # ast counts bytes, the line characters
+            end = len(line.encode()[: literal.end_col_offset].decode())
+            matched = LITERAL.match(line[start:end])
+            if matched and "\\" not in matched.group(3) and SENTENCE.search(re.sub(r"\{[^{}]*\}", "", matched.group(3))):
+                found.append((literal.lineno, start, end, matched.group(1) + matched.group(2), matched.group(3)))
+    return sorted(found)
+
+
+def fields(text: str) -> list[str]:
+    return sorted(re.findall(r"\{[^{}]*\}", text))
+
+
+def unsafe(text: str) -> set[str]:
+    """The characters that could end or escape a string literal, outside its f-string fields."""
+    return set(re.sub(r"\{[^{}]*\}", "", text)) & {"'", '"', "\\"}
+
+
 def units(nb: nbformat.NotebookNode) -> list[Unit]:
     """Everything of one English notebook that the Chinese edition translates, in order."""
     found = []
@@ -94,6 +131,7 @@ def units(nb: nbformat.NotebookNode) -> list[Unit]:
             found.append(Unit("markdown", cell.source.replace(repository(), "@REPOSITORY@"), cell.id))
         elif cell.cell_type == "code":
             found += [Unit("comment", text, cell.id) for _, _, text in comments(cell.source)]
+            found += [Unit("string", text, cell.id) for *_, text in sentences(cell.source)]
     return found
 
 
@@ -153,6 +191,8 @@ def problems(notebook: Path) -> list[str]:
         where = f"{notebook.name}, cell {unit.cell} ({unit.context})"
         if message is None or not message.string:
             found.append(f"{where}: no translation: {unit.english[:70]!r}")
+        elif unit.context == "string" and (fields(message.string) != fields(unit.english) or unsafe(message.string) - unsafe(unit.english)):
+            found.append(f"{where}: the translation must keep the fields {fields(unit.english)} and add no quote or backslash: {message.string[:70]!r}")
         elif message.fuzzy:
             found.append(f"{where}: the English changed since its translation (kept, marked fuzzy: check it): {unit.english[:70]!r}")
         elif f"en-sha1: {english_hash(unit.english)}" not in message.auto_comments:
@@ -170,9 +210,13 @@ def translate_notebook(notebook: Path) -> nbformat.NotebookNode:
             cell.source = cell.source.replace("@REPOSITORY@", repository()).replace(f"notebooks/{notebook.name}", f"notebooks/{LANGUAGE}/{notebook.name}")
         elif cell.cell_type == "code":
             lines = cell.source.split("\n")
-            for row, column, text in reversed(comments(cell.source)):
+            printed = sentences(cell.source)
+            for row, column, text in reversed(comments(cell.source)):  # a comment ends its line: the sentences keep their places
                 line = lines[row - 1]
                 lines[row - 1] = line[:column] + "# " + catalog.get(text, context="comment").string
+            for row, start, end, opening, text in reversed(printed):
+                line = lines[row - 1]
+                lines[row - 1] = line[:start] + opening + catalog.get(text, context="string").string + opening[-1] + line[end:]
             cell.source = "\n".join(lines)
             if "parameters" in cell.metadata.get("tags", []):
                 cell.source = re.sub(r'^LANGUAGE = "en"', f'LANGUAGE = "{LANGUAGE}"', cell.source, flags=re.MULTILINE)
