@@ -146,11 +146,11 @@ def test_the_chinese_edition_is_generated_and_in_step_with_the_english(tmp_path,
 
 def tokens(source: str) -> list:
     import io
-    import re
     import tokenize
 
-    code = "\n".join(re.sub(r"^(\s*)[%!]", r"\1 ", line) for line in source.split("\n"))
-    return [t for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type not in (tokenize.NL, tokenize.NEWLINE)]
+    from learner_copies import parsable
+
+    return [t for t in tokenize.generate_tokens(io.StringIO(parsable(source)).readline) if t.type not in (tokenize.NL, tokenize.NEWLINE)]
 
 
 def same_code(english: str, chinese: str) -> bool:

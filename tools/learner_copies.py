@@ -29,11 +29,25 @@ def solution_number(cell: nbformat.NotebookNode) -> int | None:
     return int(found.group(1) or found.group(2)) if found else None
 
 
+def parsable(source: str) -> str:
+    """A code cell as Python can parse it: each IPython magic line (``%pip ...``, ``!ls``) becomes ``pass`` at its
+    indentation, so every other line keeps its row (tools/translations.py finds sentences by row)."""
+    return "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in source.split("\n"))
+
+
+def write_changed(files: dict[Path, str], root: Path) -> None:
+    """Write each generated file whose text differs from what is there, and say so."""
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path.relative_to(root)}")
+
+
 def solution_checks(source: str) -> list[tuple[str, str]]:
     """``(expression, message)`` of each top-level ``assert`` of a solution cell (IPython magics left out)."""
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
     checks = []
-    for node in ast.parse(code).body:
+    for node in ast.parse(parsable(source)).body:
         if isinstance(node, ast.Assert):
             if not (isinstance(node.msg, ast.Constant) and isinstance(node.msg.value, str)):
                 raise ValueError(f"assert without a plain-string message (the learner's hint): {ast.unparse(node)}")
@@ -103,11 +117,7 @@ def expected_copies(root: Path = ROOT) -> dict[Path, str]:
 
 
 def main(root: Path = ROOT) -> int:
-    (root / TARGET.name).mkdir(exist_ok=True)
-    for path, text in expected_copies(root).items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(root)}")
+    write_changed(expected_copies(root), root)
     return 0
 
 

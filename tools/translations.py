@@ -40,6 +40,7 @@ import nbformat
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+from learner_copies import learner_copy, parsable, write_changed  # beside this file: on the path for the script and the tests
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = "zh"
@@ -96,9 +97,8 @@ def sentences(source: str) -> list[tuple[int, int, int, str, str]]:
     as an assert's message (the exercises' hints), as ``(row, start, end, prefix + quote, text inside the quotes)``;
     an f-string's fields (``{...}``) are part of its text and must come back unchanged in the translation."""
     lines = source.split("\n")
-    code = "\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in lines)  # ast knows no magics; rows are kept
     found = []
-    for node in ast.walk(ast.parse(code)):
+    for node in ast.walk(ast.parse(parsable(source))):
         literals = [node.msg] if isinstance(node, ast.Assert) and node.msg is not None else []
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
             literals = node.args
@@ -229,9 +229,6 @@ def translated_notebooks() -> list[Path]:
 
 def expected_twins(root: Path = ROOT) -> dict[Path, str]:
     """Path -> text of every Chinese notebook and learner copy, as generated now."""
-    sys.path.insert(0, str(root / "tools"))
-    from learner_copies import learner_copy
-
     result = {}
     for path in translated_notebooks():
         twin = translate_notebook(path)
@@ -330,7 +327,7 @@ def update_helpers_catalog() -> None:
     write_catalog(catalog, HELPERS_CATALOG)
     COMPILED.parent.mkdir(parents=True, exist_ok=True)
     COMPILED.write_bytes(compiled_helpers_catalog())
-    if not FONT.exists() or catalog_characters() != font_characters() & catalog_characters() or len(font_characters()) > len(catalog_characters()) + 8:
+    if not FONT.exists() or font_characters() != catalog_characters():  # exactly what may be drawn: none missing, none spare
         build_font()
 
 
@@ -357,11 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if pending:
         print("\n".join(pending) + f"\n{len(pending)} to translate in translations/{LANGUAGE}/: the twins were not rebuilt")
         return 1
-    for path, text in expected_twins().items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}")
+    write_changed(expected_twins(), ROOT)
     return 0
 
 
