@@ -13,6 +13,8 @@ from typing import Any, Callable, Sequence
 
 from PIL import Image
 
+from helpers.i18n import _
+
 
 class ArgumentError(ValueError):
     """An argument that cannot be used: its name, the value given and what is allowed."""
@@ -26,48 +28,49 @@ def _shown(value: Any) -> str:
 def whole_number(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int in ``[low, high]``; ``True``/``False`` and 2.5 are refused, 3.0 is not an int either."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentError(f"{name} must be a whole number{_range(low, high)}, not {_shown(value)} ({type(value).__name__}).")
+        raise ArgumentError(_("{name} must be a whole number{range}, not {value} ({type}).").format(
+            name=name, range=_range(low, high), value=_shown(value), type=type(value).__name__))
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ArgumentError(f"{name} must be a whole number{_range(low, high)}, not {value}.")
+        raise ArgumentError(_("{name} must be a whole number{range}, not {value}.").format(name=name, range=_range(low, high), value=value))
     return int(value)
 
 
 def real_number(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
     """``value`` as a finite float in ``[low, high]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ArgumentError(f"{name} must be a number{_range(low, high)}, not {_shown(value)}.")
+        raise ArgumentError(_("{name} must be a number{range}, not {value}.").format(name=name, range=_range(low, high), value=_shown(value)))
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ArgumentError(f"{name} must be a number{_range(low, high)}, not {value}.")
+        raise ArgumentError(_("{name} must be a number{range}, not {value}.").format(name=name, range=_range(low, high), value=value))
     return float(value)
 
 
 def _range(low, high) -> str:
     if low is not None and high is not None:
-        return f" from {low} to {high}"
+        return _(" from {low} to {high}").format(low=low, high=high)
     if low is not None:
-        return f" of at least {low}"
-    return f" of at most {high}" if high is not None else ""
+        return _(" of at least {low}").format(low=low)
+    return _(" of at most {high}").format(high=high) if high is not None else ""
 
 
 def one_of(name: str, value: Any, choices: Sequence) -> Any:
     """``value`` if it is one of ``choices``."""
     if value not in choices:
-        raise ArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_shown(value)}.")
+        raise ArgumentError(_("{name} must be one of {choices}; got {value}.").format(name=name, choices=", ".join(map(repr, choices)), value=_shown(value)))
     return value
 
 
 def flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ArgumentError(f"{name} must be True or False, not {_shown(value)}.")
+        raise ArgumentError(_("{name} must be True or False, not {value}.").format(name=name, value=_shown(value)))
     return value
 
 
 def text(name: str, value: Any, empty: bool = True) -> str:
     """A string (``empty=False``: with something in it)."""
     if not isinstance(value, str):
-        raise ArgumentError(f"{name} must be a string, not {_shown(value)} ({type(value).__name__}).")
+        raise ArgumentError(_("{name} must be a string, not {value} ({type}).").format(name=name, value=_shown(value), type=type(value).__name__))
     if not empty and not value.strip():
-        raise ArgumentError(f"{name} must not be empty.")
+        raise ArgumentError(_("{name} must not be empty.").format(name=name))
     return value
 
 
@@ -76,7 +79,7 @@ def texts(name: str, value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ArgumentError(f"{name} must be a string or a non-empty list of strings, not {_shown(value)}.")
+        raise ArgumentError(_("{name} must be a string or a non-empty list of strings, not {value}.").format(name=name, value=_shown(value)))
     for i, item in enumerate(value):
         text(f"{name}[{i}]", item)
     return list(value)
@@ -89,7 +92,8 @@ def one_or_each(name: str, value: Any, count: int, check: Callable[[str, Any], A
         return [check(name, value)] * count
     if len(value) != count:
         one = what[:-1] if what.endswith("s") else what
-        raise ArgumentError(f"{name} has {len(value)} values but there are {count} {what}: give one value, or one per {one}.")
+        raise ArgumentError(_("{name} has {given} values but there are {count} {what}: give one value, or one per {one}.").format(
+            name=name, given=len(value), count=count, what=what, one=one))
     return [check(f"{name}[{i}]", item) for i, item in enumerate(value)]
 
 
@@ -101,11 +105,13 @@ def control_image(name: str, value: Any) -> Image.Image:
     from helpers.images import ImageError, load_rgb_image
 
     if not isinstance(value, (Image.Image, np.ndarray, str)) and not hasattr(value, "__fspath__"):
-        raise ArgumentError(f"{name} must be a PIL image, a numpy array (H, W) or (H, W, 3) or a file path, not {type(value).__name__}.")
+        raise ArgumentError(_("{name} must be a PIL image, a numpy array (H, W) or (H, W, 3) or a file path, not {type}.").format(
+            name=name, type=type(value).__name__))
     try:
         image = load_rgb_image(value)
     except (ImageError, FileNotFoundError) as err:
         raise ArgumentError(f"{name}: {err}") from err
     if min(image.size) < 8:
-        raise ArgumentError(f"{name} is {image.width}x{image.height} pixels: Stable Diffusion needs at least 8 on each side (64 or more in practice).")
+        raise ArgumentError(_("{name} is {width}x{height} pixels: Stable Diffusion needs at least 8 on each side (64 or more in practice).").format(
+            name=name, width=image.width, height=image.height))
     return image

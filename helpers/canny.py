@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from helpers.i18n import _
 from helpers.images import ImageSource, load_rgb_image
 
 
@@ -36,17 +37,17 @@ def check_thresholds(low: int, high: int) -> None:
     """Raise ``ThresholdError`` unless ``0 <= low <= high <= 255`` (the blog uses 100 and 200)."""
     for name, value in (("low", low), ("high", high)):
         if not 0 <= value <= 255:
-            raise ThresholdError(f"{name} threshold {value} is out of range: use a value from 0 to 255.")
+            raise ThresholdError(_("{name} threshold {value} is out of range: use a value from 0 to 255.").format(name=name, value=value))
     if low > high:
         raise ThresholdError(
-            f"low threshold ({low}) is above high threshold ({high}): swap them, e.g. low={high}, high={low}."
+            _("low threshold ({low}) is above high threshold ({high}): swap them, e.g. low={high}, high={low}.").format(low=low, high=high)
         )
 
 
 def check_blur(blur: int) -> None:
     """Raise ``ThresholdError`` unless ``blur`` is 0 (no blur) or an odd kernel size from 3 to 31."""
     if blur != 0 and (blur < 3 or blur > 31 or blur % 2 == 0):
-        raise ThresholdError(f"blur kernel {blur} must be 0 (off) or an odd size from 3 to 31 (3, 5, 7, ...).")
+        raise ThresholdError(_("blur kernel {blur} must be 0 (off) or an odd size from 3 to 31 (3, 5, 7, ...).").format(blur=blur))
 
 
 def to_gray(image: ImageSource) -> np.ndarray:
@@ -74,7 +75,7 @@ def auto_thresholds(gray: np.ndarray, sigma: float = 0.33) -> tuple[int, int]:
     A common rule of thumb (after A. Rosebrock's "auto_canny") that adapts to bright and dark images.
     """
     if not 0.0 <= sigma <= 1.0:
-        raise ThresholdError(f"sigma {sigma} must be between 0 and 1.")
+        raise ThresholdError(_("sigma {sigma} must be between 0 and 1.").format(sigma=sigma))
     median = float(np.median(gray))
     low = int(max(0, (1.0 - sigma) * median))
     high = int(min(255, (1.0 + sigma) * median))

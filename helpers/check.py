@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.i18n import _
+
 DISTRIBUTION = "controlnet-tutorial"
 OPTIONAL_PACKAGES = ("xformers",)
 
@@ -67,24 +69,26 @@ def environment_report(check_hub: bool = True) -> list[Check]:
         required = required_packages()
     except importlib.metadata.PackageNotFoundError:  # the code is on the path but was never installed
         required = {}
-        checks.append(Check(DISTRIBUTION, "missing", "not installed: pip install -e . (from a clone) or the notebook's first cell"))
+        checks.append(Check(DISTRIBUTION, "missing", _("not installed: pip install -e . (from a clone) or the notebook's first cell")))
     for package, specifier in required.items():
         version = _version(package)
         if version is None:
-            checks.append(Check(package, "missing", f"not installed: pip install '{package}{specifier}'"))
+            checks.append(Check(package, "missing", _("not installed: pip install '{requirement}'").format(requirement=package + specifier)))
         elif not satisfies(version, specifier):
-            checks.append(Check(package, "missing", f"{version}, but this tutorial needs {specifier}: pip install '{package}{specifier}'"))
+            checks.append(Check(package, "missing", _("{version}, but this tutorial needs {specifier}: pip install '{requirement}'").format(
+                version=version, specifier=specifier, requirement=package + specifier)))
         else:
             checks.append(Check(package, "ok", version))
     for package in OPTIONAL_PACKAGES:
         version = _version(package)
-        checks.append(Check(package, "ok" if version else "optional", version or "not installed (optional; SDPA is used)"))
+        checks.append(Check(package, "ok" if version else "optional", version or _("not installed (optional; SDPA is used)")))
     from helpers.files import models_dir
     from helpers.models.registry import WORLD_MODELS
 
     missing = [str(folder) for world in WORLD_MODELS.values() for folder in world.missing_folders()]
     checks.append(Check("tiny models", "missing" if missing else "ok",
-                        f"not found: {', '.join(missing)} (reinstall the package)" if missing else f"{', '.join(WORLD_MODELS)} in {models_dir()}"))
+                        _("not found: {folders} (reinstall the package)").format(folders=", ".join(missing)) if missing
+                        else _("{worlds} in {folder}").format(worlds=", ".join(WORLD_MODELS), folder=models_dir())))
     try:
         import torch
 
@@ -92,33 +96,36 @@ def environment_report(check_hub: bool = True) -> list[Check]:
             props = torch.cuda.get_device_properties(0)
             checks.append(Check("GPU", "ok", f"{props.name}, {props.total_memory / 2**30:.0f} GiB"))
         else:
-            build = "CPU-only build of torch" if torch.version.cuda is None else "CUDA build, but no GPU visible"
-            checks.append(Check("GPU", "optional", f"none ({build}); tiny mode and small sizes run on CPU"))
+            build = _("CPU-only build of torch") if torch.version.cuda is None else _("CUDA build, but no GPU visible")
+            checks.append(Check("GPU", "optional", _("none ({build}); tiny mode and small sizes run on CPU").format(build=build)))
     except ImportError:
-        checks.append(Check("GPU", "missing", "torch is not installed"))
+        checks.append(Check("GPU", "missing", _("torch is not installed")))
     from helpers.hub.network import hub_endpoint, hub_reachable
 
     if check_hub:
         from helpers.hub.network import hub_weights_cached
 
         if hub_reachable():
-            checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} reachable"))
+            checks.append(Check("Hugging Face Hub", "ok", _("{endpoint} reachable").format(endpoint=hub_endpoint())))
         elif hub_weights_cached():
-            checks.append(Check("Hugging Face Hub", "ok", f"{hub_endpoint()} not reachable, but the weights are in the local cache: hub mode runs offline"))
+            checks.append(Check("Hugging Face Hub", "ok", _("{endpoint} not reachable, but the weights are in the local cache: hub mode runs offline").format(
+                endpoint=hub_endpoint())))
             more = hub_weights_cached(("scribble", "regions"))
             checks.append(Check("notebook 07 weights", "ok" if more else "optional",
-                                "scribble and segmentation ControlNets cached" if more else "scribble and segmentation ControlNets not cached: "
-                                "07 runs in tiny mode (python -m helpers.prefetch where there is internet)"))
+                                _("scribble and segmentation ControlNets cached") if more else _("scribble and segmentation ControlNets not cached: "
+                                "07 runs in tiny mode (python -m helpers.prefetch where there is internet)")))
         else:
-            checks.append(Check("Hugging Face Hub", "optional", f"{hub_endpoint()} not reachable and no weights cached: tiny mode only"))
+            checks.append(Check("Hugging Face Hub", "optional",
+                                _("{endpoint} not reachable and no weights cached: tiny mode only").format(endpoint=hub_endpoint())))
     from helpers.hub.ids import HUB_DOWNLOAD_GB
 
     free = shutil.disk_usage(Path.home()).free / 1e9
     checks.append(
         Check(
-            f"disk for weights ({HUB_DOWNLOAD_GB} GB)",
+            _("disk for weights ({gigabytes} GB)").format(gigabytes=HUB_DOWNLOAD_GB),
             "ok" if free >= HUB_DOWNLOAD_GB else "optional",
-            f"{free:.0f} GB free in {Path.home()}" + ("" if free >= HUB_DOWNLOAD_GB else ": enough for tiny mode only"),
+            _("{free:.0f} GB free in {home}").format(free=free, home=Path.home())
+            + ("" if free >= HUB_DOWNLOAD_GB else _(": enough for tiny mode only")),
         )
     )
     return checks
@@ -131,7 +138,7 @@ def main() -> int:
     for check in checks:
         print(check.line(color))
     missing = [c.name for c in checks if c.status == "missing"]
-    print("All required items present." if not missing else f"Missing: {', '.join(missing)}")
+    print(_("All required items present.") if not missing else _("Missing: {names}").format(names=", ".join(missing)))
     return 1 if missing else 0
 
 

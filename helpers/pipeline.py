@@ -16,6 +16,7 @@ from PIL import Image
 from helpers.devices import pick_device, pick_dtype
 from helpers.hub.ids import HUB_BASE_MODEL, HUB_DOWNLOAD_GB
 from helpers.hub.loading import quiet_hub_load, safety_checker_note
+from helpers.i18n import _
 from helpers.models.registry import WORLD_MODELS
 from helpers.modes import ModeChoice, ModeError, checked_mode, choose_mode, cpu_hub_warning, require_hub_weights
 
@@ -148,27 +149,30 @@ def checked_arguments(pipe, prompt, control_image, negative_prompt, seed, steps,
     nets = len(getattr(pipe.controlnet, "nets", [None]))
     if nets > 1:
         if not isinstance(control_image, (list, tuple)) or len(control_image) != nets:
-            raise check.ArgumentError(f"control_image must be a list of {nets} images, one per ControlNet of this pipeline "
-                                      "(in the order of pipe.controlnet.nets).")
+            raise check.ArgumentError(_("control_image must be a list of {nets} images, one per ControlNet of this pipeline "
+                                        "(in the order of pipe.controlnet.nets).").format(nets=nets))
         controls = [check.control_image(f"control_image[{i}]", image) for i, image in enumerate(control_image)]
     elif isinstance(control_image, (list, tuple)):
-        raise check.ArgumentError(f"control_image must be one image: this pipeline has one ControlNet (a list of {len(control_image)} was given).")
+        raise check.ArgumentError(_("control_image must be one image: this pipeline has one ControlNet (a list of {given} was given).").format(
+            given=len(control_image)))
     else:
         controls = [check.control_image("control_image", control_image)]
     if len({c.size for c in controls}) > 1:
-        raise check.ArgumentError(f"The control images differ in size ({[c.size for c in controls]}): resize them to one size first.")
+        raise check.ArgumentError(_("The control images differ in size ({sizes}): resize them to one size first.").format(sizes=[c.size for c in controls]))
     check.one_or_each("conditioning_scale", conditioning_scale, nets, lambda n, v: check.real_number(n, v, 0), "ControlNets")
     allowed = set(inspect.signature(pipe.__call__).parameters) - _SET_BY_GENERATE
     for name, value in kwargs.items():
         if name not in allowed:
-            raise check.ArgumentError(f"generate() got an unknown keyword {name!r}; the pipeline's others are: {', '.join(sorted(allowed))}.")
+            raise check.ArgumentError(_("generate() got an unknown keyword {name}; the pipeline's others are: {allowed}.").format(
+                name=repr(name), allowed=", ".join(sorted(allowed))))
         if name == "guess_mode":
             check.flag(name, value)
     window = [check.one_or_each(name, kwargs.get(name, default), nets, lambda n, v: check.real_number(n, v, 0, 1), "ControlNets")
               for name, default in (("control_guidance_start", 0.0), ("control_guidance_end", 1.0))]
     for s, e in zip(*window):
         if s >= e:
-            raise check.ArgumentError(f"control_guidance_start ({s}) must be below control_guidance_end ({e}): the ControlNet acts from start to end.")
+            message = _("control_guidance_start ({start}) must be below control_guidance_end ({end}): the ControlNet acts from start to end.")
+            raise check.ArgumentError(message.format(start=s, end=e))
     return prompts, negative_prompt, seeds, controls, kwargs
 
 

@@ -144,7 +144,8 @@ def test_follow_sketch_refuses_a_bad_size(pipeline_must_not_run):
 
 
 def widget_cases():
-    from helpers.ui.widgets import CannyExplorer, CircleDrawer, GenerationPanel, ResidualScaleExplorer, ShapeDrawer
+    from helpers.ui.drawers import CircleDrawer, ShapeDrawer
+    from helpers.ui.widgets import CannyExplorer, GenerationPanel, ResidualScaleExplorer
 
     return [
         (lambda pipe: CannyExplorer({}), "images must be a dict of at least one named image"),

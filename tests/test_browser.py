@@ -1,5 +1,6 @@
 """The notebooks with a slider or a canvas, in a real browser (tests/browser_lab.py): 01's threshold explorer,
-02's residual-scale explorer, 07's scribble canvas (a mouse stroke, then a button); each widget must respond."""
+02's residual-scale explorer, 07's scribble canvas (a mouse stroke, then a button); each widget must respond. And the
+Chinese 01: its widget and its plots speak Chinese, with no missing glyph."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from browser_lab import (  # noqa: F401  (lab and browser: the shared fixtures, 
     NEEDS_CHROMIUM,
     SHOTS,
     browser,
+    image_sources,
     lab,
+    no_widget_errors,
     open_and_run_all,
+    set_slider,
     slider_changes_the_picture,
+    wait_for_new_picture,
 )
 
 pytestmark = NEEDS_CHROMIUM
-NOTEBOOKS = ("01_canny.ipynb", "02_controlnet_concepts.ipynb", "07_more_conditions.ipynb")  # run here, in the browser, instead of under nbmake (conftest.py)
+# run here, in the browser, instead of under nbmake (conftest.py); the Chinese 01 too
+NOTEBOOKS = ("01_canny.ipynb", "02_controlnet_concepts.ipynb", "07_more_conditions.ipynb", "zh/01_canny.ipynb")
 
 
 def test_canny_notebook_runs_and_the_slider_changes_the_picture(lab, browser):
@@ -51,6 +57,35 @@ def test_canny_notebook_runs_and_the_slider_changes_the_picture(lab, browser):
     assert "low=20" in density_after and density_after != density_before
     widget_errors = [e for e in console_errors if "widget" in e.lower() and "error" in e.lower()]
     assert widget_errors == [], widget_errors
+
+
+def test_the_chinese_canny_notebook_shows_chinese_widgets_and_plots(lab, browser):
+    """zh/01 run top to bottom in the browser: the explorer's labels and status are Chinese and answer a slider; its
+    figures carry Chinese titles, drawn with the shipped font (matplotlib warns of no missing glyph in any output)."""
+    import re
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = open_and_run_all(browser, lab, "zh/01_canny.ipynb")
+    texts = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.filter(c => c.model.type === 'code')"
+                          ".flatMap(c => c.model.outputs.toJSON())"
+                          ".map(o => o.text || (o.data && o.data['text/plain']) || '').join('')")
+    assert "missing from font" not in texts and "Glyph" not in texts, [line for line in texts.splitlines() if "Glyph" in line or "missing" in line]
+    stages_cell = page.locator(".jp-CodeCell", has=page.locator(".jp-Editor", has_text="canny_stages"))
+    plot = stages_cell.locator(".jp-RenderedImage img").first  # titled 1. 灰度, 2. 模糊, 3. 梯度幅值, 4. 边缘
+    plot.scroll_into_view_if_needed()
+    plot.screenshot(path=str(SHOTS / "zh_01_plot.png"))
+    status = page.locator(".widget-html", has_text="边缘密度").first
+    status.scroll_into_view_if_needed()
+    labels = page.eval_on_selector_all(".widget-slider label, .widget-dropdown label, .widget-button", "els => els.map(e => e.innerText.trim())")
+    assert {"低阈值", "高阈值", "模糊", "图像", "自动阈值"} <= set(labels), labels
+    before = image_sources(page)
+    set_slider(page, "低阈值", "20")
+    wait_for_new_picture(page, before)
+    page.wait_for_function("(el) => el.innerText.includes('low=20')", arg=status.element_handle(), timeout=30_000)
+    assert re.match(r"边缘密度 \d+\.\d%（low=20, high=200, blur=0）", status.inner_text()), status.inner_text()
+    page.locator(".widget-vbox").first.screenshot(path=str(SHOTS / "zh_01_widget.png"))
+    no_widget_errors(page)
+    page.close()
 
 
 def test_the_residual_scale_slider_changes_the_bars(lab, browser):

@@ -4,11 +4,13 @@ font that has every character they print."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from PIL import Image
 
 import translations as T
 from helpers import i18n
@@ -100,6 +102,40 @@ def test_helpers_speak_the_language_they_are_given(capsys):
     assert capsys.readouterr().out == "your prediction: a\nmeasured:        b\n"
     with pytest.raises(ValueError, match=r"language must be one of 'en' \(English\), 'zh' .*, not 'fr'"):
         i18n.set_language("fr")
+
+
+def test_widgets_errors_plots_and_the_install_check_speak_chinese(tiny_pipe):
+    """In Chinese: a widget's labels and status, the colour choices (labelled, their values the English keys the tiny
+    tokenizer knows), an argument's error, a plot's labels and the install check; and English again after."""
+    from helpers.arguments import ArgumentError, whole_number
+    from helpers.check import environment_report
+    from helpers.tiny.shapes import DEMO_SCENE
+    from helpers.ui.drawers import ShapeDrawer
+    from helpers.ui.plots import residual_bars
+    from helpers.ui.widgets import CannyExplorer
+
+    try:
+        i18n.set_language("zh")
+        explorer = CannyExplorer({"grey": Image.new("RGB", (32, 32), (90, 90, 90))})
+        assert (explorer.low.description, explorer.auto.description) == ("低阈值", "自动阈值")
+        assert explorer.status.value == "边缘密度 <b>0.0%</b>（low=100, high=200, blur=0）"
+        drawer = ShapeDrawer(tiny_pipe, steps=1)
+        kind, colour = drawer.rows[0][:2]
+        assert (kind.label, kind.value, colour.label, colour.value) == ("星形 (star)", "star", "黄 (yellow)", "yellow")
+        assert drawer.status.value.startswith(f"提示词：<i>{DEMO_SCENE.prompt}</i><br>边缘 F1（2 px）")  # the prompt stays English
+        with pytest.raises(ArgumentError, match=r"^steps 必须是整数（1 到 50），而不是 0。$"):
+            whole_number("steps", 0, 1, 50)
+        axes = residual_bars([1.0, 2.0, 3.0]).axes[0]
+        assert (axes.get_xlabel(), axes.get_ylabel()) == ("残差（0 = conv_in，最高分辨率）", "平均 |残差|")
+        from helpers.hub.ids import HUB_DOWNLOAD_GB
+
+        disk = environment_report(check_hub=False)[-1]
+        assert disk.name == f"存放权重的磁盘（{HUB_DOWNLOAD_GB} GB）" and re.fullmatch(r".+ 还有 \d+ GB 可用(：只够 tiny 模式)?", disk.detail), disk
+    finally:
+        i18n.set_language("en")
+    assert CannyExplorer({"grey": Image.new("RGB", (32, 32))}).low.description == "low"
+    with pytest.raises(ArgumentError, match=r"^steps must be a whole number from 1 to 50, not 0\.$"):
+        whole_number("steps", 0, 1, 50)
 
 
 def test_the_chinese_font_draws_every_translated_message_without_an_empty_box():
@@ -202,7 +238,7 @@ def test_each_term_is_translated_the_same_way_everywhere():
 # The Chinese notebooks that make test runs: the fastest two. The others need not run here: their code is the English
 # code, token for token but for the comments and LANGUAGE (test above), and make test runs every English notebook; what
 # running a Chinese one adds is the language switch reaching the helpers, the same in every notebook.
-RUN_IN_MAKE_TEST = ("00_setup.ipynb", "01_canny.ipynb")
+RUN_IN_MAKE_TEST = ("00_setup.ipynb",)  # and zh/01 in the real-browser test (tests/test_browser.py), widgets and plots with it
 
 
 def test_the_chinese_notebooks_run_and_speak_chinese(tmp_path):
@@ -248,7 +284,7 @@ def test_each_translation_keeps_the_markdown_of_its_english():
 
 def test_printed_sentences_and_hints_are_translated_and_keep_their_fields(tmp_path, monkeypatch):
     monkeypatch.setattr(T, "CATALOGS", tmp_path / "translations")
-    code = 'x = 2\nprint(f"x is {x:.1f} here", "ok")\nassert x == 2, "x is two, as set"\nlabel = "not printed at all"'
+    code = 'x = 2\nprint(f"x is {x:.1f} here", "ok")\nassert x == 2, "x is two, as set"\nname = "not printed at all"'
     nb = new_notebook(cells=[new_code_cell(code)])
     nb.cells[0]["id"] = "c0"
     path = tmp_path / "01_strings.ipynb"
@@ -267,4 +303,14 @@ def test_printed_sentences_and_hints_are_translated_and_keep_their_fields(tmp_pa
     T.write_catalog(catalog, T.catalog_path(path))
     assert T.problems(path) == []
     assert T.translate_notebook(path).cells[0].source == ('x = 2\nprint(f"x 在这里是 {x:.1f}", "ok")\nassert x == 2, "x 是 2，正如设定的那样"\n'
-                                                          'label = "not printed at all"')
+                                                          'name = "not printed at all"')
+
+
+def test_what_a_figure_or_a_widget_shows_is_translated_and_keys_are_not():
+    code = ('plt.plot(x, y, label="this run", color="C1")\nax.set(title=f"step {s}", xlabel="step", ylim=(0, 1))\n'
+            'show_images(images, ["outline"] * 6 + [f"seed {i}" for i in range(3)], cols=6)\n'
+            'titles = ["zero-conv weight norm", "loss"]\nscores = {"red": 1, "Canny alone": 2}\n'
+            'fidelity_plot(x, f1, "controlnet_conditioning_scale", baseline=0.2)\n'
+            'guess = widgets.RadioButtons(options=["both", "neither"], description="follows:")')
+    expected = ["this run", "step {s}", "step", "outline", "seed {i}", "zero-conv weight norm", "loss", "both", "neither", "follows:"]
+    assert [text for *_, text in T.sentences(code)] == expected  # colours, keys and argument names stay

@@ -92,7 +92,7 @@ def test_shape_drawer_follows_the_sketch(tiny_pipe):
     from helpers.canny import canny_control_image
     from helpers.tiny import shapes as S
     from helpers.tiny.evaluate import follow_sketch
-    from helpers.ui.widgets import ShapeDrawer
+    from helpers.ui.drawers import ShapeDrawer
 
     drawer = ShapeDrawer(tiny_pipe, steps=2)
     assert drawer.error is None and drawer.result.scene == S.DEMO_SCENE
@@ -108,7 +108,7 @@ def test_shape_drawer_follows_the_sketch(tiny_pipe):
 
 
 def test_shape_drawer_reports_bad_sketches(tiny_pipe):
-    from helpers.ui.widgets import ShapeDrawer
+    from helpers.ui.drawers import ShapeDrawer
 
     drawer = ShapeDrawer(tiny_pipe, steps=1)
     drawer.rows[0][2].value = 0.0  # the star's centre on the border: it cannot fit

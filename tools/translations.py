@@ -92,26 +92,57 @@ SENTENCE = re.compile(r"[A-Za-z]{2,}\W+[A-Za-z]{2,}")  # two words at least: a s
 LITERAL = re.compile(r"^([rRuUfF]{0,2})(['\"])(.*)\2$")
 
 
+# What a figure or a widget shows: the keyword arguments, the positional places (by function name) and the variables
+# that hold a title, a label, a legend entry or a widget's words. A string there is shown, never used as a key, so
+# translating it changes no logic (a notebook's guess widget passes its value to helpers.reveal only).
+DRAWN_KEYWORDS = {"title", "titles", "label", "xlabel", "ylabel", "suptitle", "description", "options"}
+DRAWN_PLACES = {"show_images": 1, "grid": 1, "enlarged_grid": 1, "controlnet_diagram": 2, "fidelity_plot": 2, "recipe_bars": 1, "set_title": 0,
+                "set_xlabel": 0, "set_ylabel": 0, "suptitle": 0, "title": 0, "xlabel": 0, "ylabel": 0}
+WORD = re.compile(r"[A-Za-z]{2,}")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*_[A-Za-z0-9_.]*$")  # controlnet_conditioning_scale: an argument's name, kept
+
+
+def drawn_literals(node: ast.AST) -> list[ast.expr]:
+    """The string literals inside a drawn argument: itself, or the items of a list, a comprehension, a sum, a choice."""
+    if isinstance(node, (ast.Constant, ast.JoinedStr)):
+        return [node]
+    parts = {ast.List: lambda n: n.elts, ast.Tuple: lambda n: n.elts, ast.ListComp: lambda n: [n.elt], ast.BinOp: lambda n: [n.left, n.right],
+             ast.IfExp: lambda n: [n.body, n.orelse], ast.Call: lambda n: [n.func.value] if isinstance(n.func, ast.Attribute) else []}
+    return [literal for part in parts.get(type(node), lambda n: [])(node) for literal in drawn_literals(part)]
+
+
 def sentences(source: str) -> list[tuple[int, int, int, str, str]]:
-    """The sentences a learner reads in a code cell: each one-line string literal printed (``print("...")``) or given
-    as an assert's message (the exercises' hints), as ``(row, start, end, prefix + quote, text inside the quotes)``;
-    an f-string's fields (``{...}``) are part of its text and must come back unchanged in the translation."""
+    """The sentences a learner reads in a code cell, as ``(row, start, end, prefix + quote, text inside the quotes)``:
+    each one-line string literal printed (``print("...")``) or given as an assert's message (the exercises' hints), with
+    two words at least; and each drawn on a figure (a title, an axis label, a legend entry: ``DRAWN_KEYWORDS``,
+    ``DRAWN_PLACES``), with one word at least. An f-string's fields (``{...}``) are part of its text and must come back
+    unchanged in the translation."""
     lines = source.split("\n")
     found = []
     for node in ast.walk(ast.parse(parsable(source))):
-        literals = [node.msg] if isinstance(node, ast.Assert) and node.msg is not None else []
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
-            literals = node.args
-        for literal in literals:
+        read = [node.msg] if isinstance(node, ast.Assert) and node.msg is not None else []
+        drawn = []
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            read = node.args if name == "print" else read
+            if name in DRAWN_PLACES and len(node.args) > DRAWN_PLACES[name]:
+                drawn += drawn_literals(node.args[DRAWN_PLACES[name]])
+            drawn += [literal for keyword in node.keywords if keyword.arg in DRAWN_KEYWORDS for literal in drawn_literals(keyword.value)]
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in DRAWN_KEYWORDS for t in node.targets):
+            drawn += drawn_literals(node.value)
+        for literal, words in [(literal, SENTENCE) for literal in read] + [(literal, WORD) for literal in drawn]:
             if not isinstance(literal, (ast.Constant, ast.JoinedStr)) or literal.lineno != literal.end_lineno:
                 continue
             line = lines[literal.lineno - 1]
             start = len(line.encode()[: literal.col_offset].decode())  # ast counts bytes, the line characters
             end = len(line.encode()[: literal.end_col_offset].decode())
             matched = LITERAL.match(line[start:end])
-            if matched and "\\" not in matched.group(3) and SENTENCE.search(re.sub(r"\{[^{}]*\}", "", matched.group(3))):
+            if not matched or "\\" in matched.group(3):
+                continue
+            outside = re.sub(r"\{[^{}]*\}", "", matched.group(3))
+            if words.search(outside) and not IDENTIFIER.match(outside):
                 found.append((literal.lineno, start, end, matched.group(1) + matched.group(2), matched.group(3)))
-    return sorted(found)
+    return sorted(set(found))
 
 
 def fields(text: str) -> list[str]:
@@ -323,7 +354,7 @@ def update_helpers_catalog() -> None:
     catalog = read_catalog(HELPERS_CATALOG)
     for english, where in helper_messages().items():
         if english not in catalog:
-            catalog.add(english, "", locations=[tuple(where.split(":"))])
+            catalog.add(english, "", flags=["python-brace-format"] if "{" in english else [])  # no line numbers: they move with every edit
     write_catalog(catalog, HELPERS_CATALOG)
     COMPILED.parent.mkdir(parents=True, exist_ok=True)
     COMPILED.write_bytes(compiled_helpers_catalog())

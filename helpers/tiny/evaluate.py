@@ -22,6 +22,7 @@ import torch
 from PIL import Image
 
 from helpers.fidelity import EdgeScore, canny_fidelity
+from helpers.i18n import _
 from helpers.models.registry import PALETTE, training_curve
 from helpers.tiny.worlds import CIRCLES, TEST_SEED, Example, World
 
@@ -218,7 +219,7 @@ class SketchResult:
     shape_iou: float  # IoU of the picture's shape-coloured pixels with the sketched shapes
 
     def summary(self) -> str:
-        return f"edge F1 (2 px) {self.edges.f1:.2f}, shape IoU {self.shape_iou:.2f}"
+        return _("edge F1 (2 px) {f1:.2f}, shape IoU {iou:.2f}").format(f1=self.edges.f1, iou=self.shape_iou)
 
 
 def follow_sketch(pipe, scene, seed: int = 0, steps: int = 20, conditioning_scale: float = 1.0, guidance_scale: float = 7.5,

@@ -82,24 +82,24 @@ def controlnet_diagram(sources: Sequence[str], shapes: Sequence[tuple[int, ...]]
     def arrow(x0: float, y0: float, x1: float, y1: float) -> None:
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=0.8))
 
-    box(0.1, 1.3, 2.6, "control image -> hint encoder", "#fde0c5")
-    box(0.1, 0.4, 2.6, "noisy latents + text + time", "#e8e8e8")
-    box(7.4, 0.4, 3.5, "the same latents + text + time", "#e8e8e8")
-    ax.text(1.9, 2.0, "trainable copy (ControlNet)", ha="center", fontsize=11, color="#b35900", weight="bold")
-    ax.text(5.0, 2.0, "zero convolutions", ha="center", fontsize=11, color="#555555", weight="bold")
-    ax.text(9.15, 2.0, "locked UNet (frozen)", ha="center", fontsize=11, color="#1f4e99", weight="bold")
+    box(0.1, 1.3, 2.6, _("control image -> hint encoder"), "#fde0c5")
+    box(0.1, 0.4, 2.6, _("noisy latents + text + time"), "#e8e8e8")
+    box(7.4, 0.4, 3.5, _("the same latents + text + time"), "#e8e8e8")
+    ax.text(1.9, 2.0, _("trainable copy (ControlNet)"), ha="center", fontsize=11, color="#b35900", weight="bold")
+    ax.text(5.0, 2.0, _("zero convolutions"), ha="center", fontsize=11, color="#555555", weight="bold")
+    ax.text(9.15, 2.0, _("locked UNet (frozen)"), ha="center", fontsize=11, color="#1f4e99", weight="bold")
     for i, (source, shape) in enumerate(zip(sources, shapes)):
         y = -i - 0.6
         channels, height, width = shape[-3:]
         box(0.1, y, 3.6, f"{source}  {channels}x{height}x{width}", "#fbd3a9")
         box(4.3, y, 1.4, f"1x1 conv #{i}" if source != "mid_block" else "1x1 conv mid", "#dddddd")
-        target = targets[i] if targets is not None else "mid block output" if source == "mid_block" else f"skip {i} -> decoder"
+        target = targets[i] if targets is not None else _("mid block output") if source == "mid_block" else _("skip {i} -> decoder").format(i=i)
         box(7.4, y, 3.5, f"+ {target}  {channels}x{height}x{width}", "#c9dbf5")
         arrow(3.7, y, 4.3, y)
         arrow(5.7, y, 7.4, y)
     arrow(1.4, 0.05, 1.4, -0.25)  # inputs -> conv_in of the copy (the hint is added after conv_in)
     arrow(2.7, 1.3, 3.2, -0.25)
-    ax.set_title(title or f"{rows - 1} down residuals + 1 mid residual", fontsize=12, pad=4)
+    ax.set_title(title or _("{count} down residuals + 1 mid residual").format(count=rows - 1), fontsize=12, pad=4)
     fig.tight_layout()
     return fig
 
@@ -109,8 +109,8 @@ def residual_bars(magnitudes: Sequence[float], title: str = "", ymax: float | No
     fig, ax = plt.subplots(figsize=(7, 2.8))
     labels = [str(i) for i in range(len(magnitudes) - 1)] + ["mid"]
     ax.bar(labels, magnitudes, color=["#e08a2c"] * (len(magnitudes) - 1) + ["#8a4f12"])
-    ax.set_xlabel("residual (0 = conv_in, highest resolution)")
-    ax.set_ylabel("mean |residual|")
+    ax.set_xlabel(_("residual (0 = conv_in, highest resolution)"))
+    ax.set_ylabel(_("mean |residual|"))
     if ymax is not None:
         ax.set_ylim(0, ymax)
     ax.set_title(title, fontsize=10)
@@ -128,7 +128,7 @@ def figure_png(fig: plt.Figure) -> bytes:
     return buffer.getvalue()
 
 
-def recipe_bars(results: Sequence, title: str = "", metric: str = "seconds_per_image", label: str = "seconds per image") -> plt.Figure:
+def recipe_bars(results: Sequence, title: str = "", metric: str = "seconds_per_image", label: str | None = None) -> plt.Figure:
     """Horizontal bars of one metric per benchmark result (``helpers.recipes.Result`` or its dict);
     skipped or failed recipes are listed with their reason instead of a bar."""
     rows = [r if isinstance(r, dict) else r.__dict__ for r in results]
@@ -141,7 +141,7 @@ def recipe_bars(results: Sequence, title: str = "", metric: str = "seconds_per_i
         text = f" {value:.3g}" if value else f" {r.get('status', 'n/a')}"
         ax.text(value or 0.0, y, text, va="center", fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(label)
+    ax.set_xlabel(label or _("seconds per image"))
     ax.set_xlim(0, max(values + [1e-9]) * 1.35)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -157,10 +157,10 @@ def fidelity_plot(x: Sequence, f1: Sequence[float], xlabel: str, baseline: float
     else:
         ax.plot(list(x), list(f1), marker="o")
     if baseline is not None:
-        ax.axhline(baseline, linestyle="--", color="gray", label="no control")
+        ax.axhline(baseline, linestyle="--", color="gray", label=_("no control"))
         ax.legend(loc="lower right", fontsize=8)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("edge F1 (2 px)")
+    ax.set_ylabel(_("edge F1 (2 px)"))
     ax.set_ylim(0, 1)
     fig.tight_layout()
     return fig
@@ -178,7 +178,7 @@ def fidelity_heatmap(starts: Sequence[float], ends: Sequence[float], f1: np.ndar
         for j in range(len(ends)):
             if not np.isnan(f1[i, j]):
                 ax.text(j, i, f"{f1[i, j]:.2f}", ha="center", va="center", color="white" if f1[i, j] < 0.6 else "black", fontsize=9)
-    fig.colorbar(shown, ax=ax, label="edge F1 (2 px)")
+    fig.colorbar(shown, ax=ax, label=_("edge F1 (2 px)"))
     fig.tight_layout()
     return fig
 

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from helpers.conditions import BUNDLED_SCRIBBLES, scribble_image
+from helpers.i18n import _
 from helpers.ui.widgets import to_png
 
 PAD_SIZE = 256  # the canvas on screen, in pixels (the control image is made at the pipeline's size)
@@ -43,14 +44,14 @@ class ScribblePad:
         self.canvas.on_mouse_down(self.begin)
         self.canvas.on_mouse_move(self.extend)
         self.canvas.on_mouse_up(self.finish)
-        self.drawing = widgets.Dropdown(options=["(blank)", *BUNDLED_SCRIBBLES], value=start if start in BUNDLED_SCRIBBLES else "(blank)",
-                                        description="start from")
+        self.drawing = widgets.Dropdown(options=[(_("(blank)"), "(blank)"), *((name, name) for name in BUNDLED_SCRIBBLES)],
+                                        value=start if start in BUNDLED_SCRIBBLES else "(blank)", description=_("start from"))
         self.drawing.observe(lambda _change: self.load(self.drawing.value), names="value")
-        self.clear_button = widgets.Button(description="clear", icon="eraser")
+        self.clear_button = widgets.Button(description=_("clear"), icon="eraser")
         self.clear_button.on_click(lambda _b: self.load("(blank)"))
-        self.prompt = widgets.Text(value=prompt, description="prompt", layout=widgets.Layout(width="480px"))
-        self.seed = widgets.IntText(value=0, description="seed", layout=widgets.Layout(width="160px"))
-        self.generate_button = widgets.Button(description="generate", button_style="primary", icon="paint-brush")
+        self.prompt = widgets.Text(value=prompt, description=_("prompt"), layout=widgets.Layout(width="480px"))
+        self.seed = widgets.IntText(value=0, description=_("seed"), layout=widgets.Layout(width="160px"))
+        self.generate_button = widgets.Button(description=_("generate"), button_style="primary", icon="paint-brush")
         self.generate_button.on_click(lambda _b: self.generate())
         self.control_view, self.picture_view = widgets.Image(format="png", width=PAD_SIZE), widgets.Image(format="png", width=PAD_SIZE)
         self.picture_view.value = to_png(Image.new("RGB", (PAD_SIZE, PAD_SIZE), (48, 48, 48)))  # grey until the first picture
@@ -107,7 +108,8 @@ class ScribblePad:
         self.control = scribble_image(self.strokes, self.size)
         white = int((np.asarray(self.control)[..., 0] > 127).sum())
         self.control_view.value = to_png(self.control.resize((PAD_SIZE, PAD_SIZE), Image.Resampling.NEAREST))
-        self.status.value = f"{len(self.strokes)} strokes, {white} white pixels in the {self.size}x{self.size} control image"
+        self.status.value = _("{strokes} strokes, {white} white pixels in the {size}x{size} control image").format(
+            strokes=len(self.strokes), white=white, size=self.size)
 
     def generate(self) -> None:
         from helpers.fidelity import canny_fidelity
@@ -115,7 +117,7 @@ class ScribblePad:
 
         try:
             if not self.strokes:
-                raise ValueError("The canvas is empty: draw something first, or start from a bundled drawing.")
+                raise ValueError(_("The canvas is empty: draw something first, or start from a bundled drawing."))
             self.picture = generate(self.pipe, self.prompt.value, self.control, seed=self.seed.value, steps=self.steps, guidance_scale=self.guidance_scale)[0]
         except Exception as err:  # shown in the panel: a callback's exception would vanish otherwise
             self.error = f"{type(err).__name__}: {err}"
@@ -124,7 +126,7 @@ class ScribblePad:
         self.error = None
         self.picture_view.value = to_png(self.picture.resize((PAD_SIZE, PAD_SIZE), Image.Resampling.NEAREST))
         score = canny_fidelity(self.picture, self.control)
-        self.status.value = f"{len(self.strokes)} strokes; the picture's Canny edges vs your lines: F1 (2 px) {score.f1:.2f}"
+        self.status.value = _("{strokes} strokes; the picture's Canny edges vs your lines: F1 (2 px) {f1:.2f}").format(strokes=len(self.strokes), f1=score.f1)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

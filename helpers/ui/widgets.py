@@ -16,9 +16,27 @@ from PIL import Image
 from helpers.arguments import ArgumentError, one_of, real_number, text, whole_number
 from helpers.arguments import control_image as check_control_image
 from helpers.canny import auto_thresholds, canny_edges, check_thresholds, edge_density, to_gray
-from helpers.models.registry import PALETTE
+from helpers.i18n import _
+from helpers.models.registry import PALETTE, SHAPE_KINDS
 
 BLUR_CHOICES = (0, 3, 5, 7, 9, 11)
+
+
+def choice_labels() -> dict[str, str]:
+    """The words of the tiny worlds' choices (colours, shapes) in the helpers' language. The values stay English: the
+    tiny tokenizers know English words only, and the prompts are built from them."""
+    return {"red": _("red"), "green": _("green"), "blue": _("blue"), "yellow": _("yellow"), "white": _("white"), "black": _("black"),
+            "orange": _("orange"), "purple": _("purple"), "circle": _("circle"), "square": _("square"), "triangle": _("triangle"),
+            "star": _("star"), "none": _("none")}
+
+
+def colour_options(names=tuple(PALETTE)) -> list[tuple[str, str]]:
+    """(label, value) pairs for a Dropdown: ``"红 (red)"`` in Chinese, ``"red"`` in English."""
+    labels = choice_labels()
+    return [(name if labels[name] == name else f"{labels[name]} ({name})", name) for name in names]
+
+
+assert set(PALETTE) | set(SHAPE_KINDS) <= set(choice_labels()), "a colour or a shape without its label"
 
 
 def to_png(image: Image.Image | np.ndarray) -> bytes:
@@ -46,15 +64,15 @@ class CannyExplorer:
 
     def __init__(self, images: dict[str, Image.Image], low: int = 100, high: int = 200, blur: int = 0):
         if not isinstance(images, dict) or not images:
-            raise ArgumentError("images must be a dict of at least one named image, e.g. {'portrait': load_portrait()}.")
+            raise ArgumentError(_("images must be a dict of at least one named image, e.g. {'portrait': load_portrait()}."))
         self.images = {name: check_control_image(f"images[{name!r}]", image) for name, image in images.items()}
         check_thresholds(low, high)
         one_of("blur", blur, BLUR_CHOICES)
-        self.image = widgets.Dropdown(options=list(images), description="image")
-        self.low = widgets.IntSlider(value=low, min=0, max=255, description="low", continuous_update=False)
-        self.high = widgets.IntSlider(value=high, min=0, max=255, description="high", continuous_update=False)
-        self.blur = widgets.Dropdown(options=list(BLUR_CHOICES), value=blur, description="blur")
-        self.auto = widgets.Button(description="auto thresholds", tooltip="thresholds from the median intensity")
+        self.image = widgets.Dropdown(options=list(images), description=_("image"))
+        self.low = widgets.IntSlider(value=low, min=0, max=255, description=_("low"), continuous_update=False)
+        self.high = widgets.IntSlider(value=high, min=0, max=255, description=_("high"), continuous_update=False)
+        self.blur = widgets.Dropdown(options=list(BLUR_CHOICES), value=blur, description=_("blur"))
+        self.auto = widgets.Button(description=_("auto thresholds"), tooltip=_("thresholds from the median intensity"))
         # Controls above the picture, which shrinks to the notebook's width: the sliders are never squeezed.
         self.picture = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", object_fit="contain"))
         self.status = widgets.HTML()
@@ -87,10 +105,8 @@ class CannyExplorer:
         """Recompute the edge map for the current settings and show it."""
         preview, self.density = canny_preview(self.images[self.image.value], self.low.value, self.high.value, self.blur.value)
         self.picture.value = to_png(preview)
-        self.status.value = (
-            f"edge density <b>{self.density:.1%}</b> "
-            f"(low={self.low.value}, high={self.high.value}, blur={self.blur.value})"
-        )
+        self.status.value = _("edge density <b>{density:.1%}</b> (low={low}, high={high}, blur={blur})").format(
+            density=self.density, low=self.low.value, high=self.high.value, blur=self.blur.value)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -105,7 +121,7 @@ class ResidualScaleExplorer:
     the widget shows ``helpers.concepts.scaled_magnitudes`` as a bar chart.
     """
 
-    PROFILES = ("uniform", "guess mode", "only highest resolution", "only mid block")
+    PROFILES = ("uniform", "guess mode", "only highest resolution", "only mid block")  # helpers.concepts.block_profile's names
 
     def __init__(self, residuals, conditioning_scale: float = 1.0):
         from helpers.concepts import residual_magnitudes
@@ -113,8 +129,9 @@ class ResidualScaleExplorer:
         real_number("conditioning_scale", conditioning_scale, 0, 2)
         self.residuals = residuals
         self.ymax = 2.0 * max(residual_magnitudes(residuals)) or 1.0
-        self.scale = widgets.FloatSlider(value=conditioning_scale, min=0.0, max=2.0, step=0.05, description="scale", continuous_update=False)
-        self.profile = widgets.ToggleButtons(options=list(self.PROFILES), description="per block")
+        self.scale = widgets.FloatSlider(value=conditioning_scale, min=0.0, max=2.0, step=0.05, description=_("scale"), continuous_update=False)
+        labels = (_("uniform"), _("guess mode"), _("only highest resolution"), _("only mid block"))
+        self.profile = widgets.ToggleButtons(options=list(zip(labels, self.PROFILES)), description=_("per block"))
         self.picture = widgets.Image(format="png")
         self.magnitudes: list[float] = []
         self.scale.observe(lambda _change: self.update(), names="value")
@@ -129,7 +146,7 @@ class ResidualScaleExplorer:
 
         count = len(self.residuals[0]) + 1
         self.magnitudes = scaled_magnitudes(self.residuals, self.scale.value, block_profile(self.profile.value, count))
-        title = f"conditioning scale {self.scale.value:.2f}, {self.profile.value}"
+        title = _("conditioning scale {scale:.2f}, {profile}").format(scale=self.scale.value, profile=self.profile.label)
         self.picture.value = figure_png(residual_bars(self.magnitudes, title, self.ymax))
 
     def _ipython_display_(self) -> None:
@@ -150,14 +167,14 @@ class GenerationPanel:
         text("prompt", prompt), text("negative_prompt", negative_prompt), whole_number("steps", steps, 1, 50)
         self.pipe, self.control_image = pipe, check_control_image("control_image", control_image)
         control_image = self.control_image
-        self.prompt = widgets.Textarea(value=prompt, description="prompt", layout=widgets.Layout(width="95%"))
-        self.negative_prompt = widgets.Text(value=negative_prompt, description="negative", layout=widgets.Layout(width="95%"))
-        self.seed = widgets.IntText(value=0, description="seed")
-        self.steps = widgets.IntSlider(value=steps, min=1, max=50, description="steps")
-        self.conditioning_scale = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.05, description="control")
-        self.guidance_scale = widgets.FloatSlider(value=7.5, min=1.0, max=15.0, step=0.5, description="guidance")
-        self.button = widgets.Button(description="Generate", button_style="primary")
-        self.progress = widgets.IntProgress(value=0, min=0, max=steps, description="progress")
+        self.prompt = widgets.Textarea(value=prompt, description=_("prompt"), layout=widgets.Layout(width="95%"))
+        self.negative_prompt = widgets.Text(value=negative_prompt, description=_("negative"), layout=widgets.Layout(width="95%"))
+        self.seed = widgets.IntText(value=0, description=_("seed"))
+        self.steps = widgets.IntSlider(value=steps, min=1, max=50, description=_("steps"))
+        self.conditioning_scale = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.05, description=_("control"))
+        self.guidance_scale = widgets.FloatSlider(value=7.5, min=1.0, max=15.0, step=0.5, description=_("guidance"))
+        self.button = widgets.Button(description=_("Generate"), button_style="primary")
+        self.progress = widgets.IntProgress(value=0, min=0, max=steps, description=_("progress"))
         self.status = widgets.HTML()
         self.picture = widgets.Image(format="png")
         self.image: Image.Image | None = None
@@ -178,7 +195,7 @@ class GenerationPanel:
         self.error = None
         self.progress.max, self.progress.value = self.steps.value, 0
         self.button.disabled = True
-        self.status.value = "generating..."
+        self.status.value = _("generating...")
         try:
             self.image = generate(
                 self.pipe,
@@ -192,127 +209,12 @@ class GenerationPanel:
                 callback_on_step_end=self._step_done,
             )[0]
             self.picture.value = to_png(self.image)
-            self.status.value = f"seed {self.seed.value}, {self.steps.value} steps: done"
+            self.status.value = _("seed {seed}, {steps} steps: done").format(seed=self.seed.value, steps=self.steps.value)
         except Exception as err:  # shown in the panel: a callback's exception would vanish otherwise
             self.error = f"{type(err).__name__}: {err}"
             self.status.value = f"<span style='color:red'>{self.error}</span>"
         finally:
             self.button.disabled = False
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-class CircleDrawer:
-    """Place a circle's outline with sliders; a fill-circles ControlNet pipeline paints it.
-
-    Thin wiring over ``helpers.tiny.evaluate.generate_circles``; ``control`` and ``image`` hold the last arrays.
-    """
-
-    def __init__(self, pipe, scale: int = 8):
-        from helpers.tiny.circles import RADII, SIZE
-
-        self.pipe, self.scale = pipe, whole_number("scale", scale, 1, 32)
-        self.x = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="x", continuous_update=False)
-        self.y = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="y", continuous_update=False)
-        self.radius = widgets.FloatSlider(value=8, min=RADII[0], max=RADII[1], step=0.5, description="radius", continuous_update=False)
-        self.fill = widgets.Dropdown(options=list(PALETTE), value="red", description="fill")
-        self.background = widgets.Dropdown(options=list(PALETTE), value="blue", description="background")
-        self.seed = widgets.IntText(value=0, description="seed")
-        self.outline_picture, self.picture = widgets.Image(format="png"), widgets.Image(format="png")
-        self.status = widgets.HTML()
-        self.control: np.ndarray | None = None
-        self.image: np.ndarray | None = None
-        for control in (self.x, self.y, self.radius, self.fill, self.background, self.seed):
-            control.observe(lambda _change: self.update(), names="value")
-        controls = widgets.VBox([self.x, self.y, self.radius, self.fill, self.background, self.seed, self.status])
-        self.widget = widgets.HBox([controls, self.outline_picture, self.picture])
-        self.update()
-
-    def update(self) -> None:
-        from helpers.tiny.circles import Circle, picture_and_outline
-        from helpers.tiny.evaluate import generate_circles
-        from helpers.tiny.worlds import CIRCLES
-
-        if self.fill.value == self.background.value:
-            self.status.value = "<span style='color:red'>pick two different colours</span>"
-            return
-        circle = Circle(self.x.value, self.y.value, self.radius.value, self.fill.value, self.background.value)
-        _, self.control = picture_and_outline(circle)
-        self.image = generate_circles(self.pipe, [circle], [self.control], guidance=CIRCLES.controlnet_guidance, noise_seed=self.seed.value)[0]
-        def big(a):
-            return Image.fromarray(a).resize((a.shape[1] * self.scale, a.shape[0] * self.scale), Image.Resampling.NEAREST)
-
-        self.outline_picture.value, self.picture.value = to_png(big(self.control)), to_png(big(self.image))
-        self.status.value = f"prompt: <i>{circle.prompt}</i>"
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
-
-class ShapeDrawer:
-    """Sketch up to three shapes (kind, colour, place, size) on a background; the pipeline draws the scene
-    from its prompt and its Canny edges, and the panel shows how well the picture follows (edge F1, IoU).
-
-    Thin wiring over ``helpers.tiny.shapes.scene_from_choices`` and ``helpers.tiny.evaluate.follow_sketch``;
-    ``result`` holds the last ``SketchResult``, ``error`` the last message shown in red.
-    """
-
-    def __init__(self, pipe, guidance_scale: float = 7.5, steps: int = 20, size: int | None = None, scale: int = 4):
-        from helpers.tiny.shapes import DEMO_SCENE, KINDS, RADII, SIZE
-
-        real_number("guidance_scale", guidance_scale, 0), whole_number("steps", steps, 1, 1000), whole_number("scale", scale, 1, 32)
-        size is None or whole_number("size", size, 8, 2048)
-        self.pipe, self.guidance_scale, self.steps, self.size, self.scale = pipe, guidance_scale, steps, size, scale
-        self.result, self.error = None, None
-        def slider(value, low, high, name):
-            return widgets.FloatSlider(value=value, min=low, max=high, step=1, description=name, continuous_update=False,
-                                       layout=widgets.Layout(width="220px"))
-
-        self.rows = []
-        for i in range(3):
-            shape = DEMO_SCENE.shapes[i] if i < len(DEMO_SCENE.shapes) else None
-            self.rows.append((
-                widgets.Dropdown(options=("none",) + KINDS, value=shape.kind if shape else "none", description=f"shape {i + 1}",
-                                 layout=widgets.Layout(width="190px")),
-                widgets.Dropdown(options=list(PALETTE), value=shape.colour if shape else "red", description="colour", layout=widgets.Layout(width="170px")),
-                slider(shape.cx if shape else SIZE / 2, 0, SIZE, "x"),
-                slider(shape.cy if shape else SIZE / 2, 0, SIZE, "y"),
-                slider(shape.radius if shape else RADII[0], RADII[0], RADII[1], "size"),
-            ))
-        self.background = widgets.Dropdown(options=list(PALETTE), value=DEMO_SCENE.background, description="background")
-        self.seed = widgets.IntText(value=0, description="seed", layout=widgets.Layout(width="170px"))
-        self.conditioning_scale = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.25, description="control", continuous_update=False)
-        self.control_picture, self.picture = widgets.Image(format="png"), widgets.Image(format="png")
-        self.status = widgets.HTML()
-        inputs = [w for row in self.rows for w in row] + [self.background, self.seed, self.conditioning_scale]
-        for control in inputs:
-            control.observe(lambda _change: self.update(), names="value")
-        form = widgets.VBox([widgets.HBox(list(row)) for row in self.rows] + [widgets.HBox([self.background, self.seed, self.conditioning_scale])])
-        self.widget = widgets.VBox([form, widgets.HBox([self.control_picture, self.picture]), self.status])
-        self.update()
-
-    def update(self) -> None:
-        from helpers.tiny.evaluate import follow_sketch
-        from helpers.tiny.shapes import scene_from_choices
-
-        chosen = [(k.value, c.value, x.value, y.value, r.value) for k, c, x, y, r in self.rows if k.value != "none"]
-        try:
-            scene = scene_from_choices(self.background.value, chosen)
-            self.result = follow_sketch(self.pipe, scene, seed=self.seed.value, steps=self.steps, conditioning_scale=self.conditioning_scale.value,
-                                        guidance_scale=self.guidance_scale, size=self.size)
-        except Exception as err:  # shown in the panel: a callback's exception would vanish otherwise
-            self.error = f"{type(err).__name__}: {err}"
-            self.status.value = f"<span style='color:red'>{self.error}</span>"
-            return
-        self.error = None
-        big = lambda image: image.resize((image.width * self.scale, image.height * self.scale), Image.Resampling.NEAREST) if image.width < 256 else image  # noqa: E731
-        self.control_picture.value, self.picture.value = to_png(big(self.result.control)), to_png(big(self.result.picture))
-        self.status.value = f"prompt: <i>{scene.prompt}</i><br>{self.result.summary()}"
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
