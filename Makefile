@@ -22,7 +22,7 @@ LAB_LANGUAGE ?= en
 LAB_SETTINGS_ZH := $(VENV)/lab-settings-zh
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup lab test browser unit notebooks rehearse bench bench-notebooks bench-recipes strip learner translations clean
+.PHONY: setup lab test browser unit notebooks rehearse train-distributed bench bench-notebooks bench-recipes strip learner translations clean
 
 $(STAMP): pyproject.toml
 	@start=$$(date +%s); set -e; \
@@ -68,6 +68,11 @@ test: setup browser
 REHEARSE_ARGS ?=
 rehearse: setup
 	$(BIN)/python tools/rehearse.py $(REHEARSE_ARGS)
+
+# One ControlNet trained by one process, then by two sharing each batch (accelerate over gloo on CPUs, world size 2
+# checked): the weights must agree to 1e-4 (tools/train_distributed.py); figures in artifacts/distributed.json.
+train-distributed: setup
+	$(BIN)/python tools/train_distributed.py $(DISTRIBUTED_ARGS)
 
 # Debian's Chromium for the real-browser test (skipped with a reason where it cannot be installed).
 browser:

@@ -121,12 +121,32 @@ def train_base(vae, steps: int, batch_size: int = 32, lr: float = 1e-3, seed: in
     return text_encoder, unet, tokenizer
 
 
-def diffusion_loss(vae, text_embeddings, unet, scheduler, images, controlnet=None, conditioning=None) -> torch.Tensor:
-    """Stable Diffusion's training loss: predict the noise added to the latents at a random timestep."""
+def example_seed(seed: int, step: int, index: int) -> int:
+    """The seed of one example's randomness at one step: the same whichever process or batch slice it lands in."""
+    return int(np.random.SeedSequence([seed, step, index]).generate_state(1)[0])
+
+
+def diffusion_loss(vae, text_embeddings, unet, scheduler, images, controlnet=None, conditioning=None, example_seeds=None) -> torch.Tensor:
+    """Stable Diffusion's training loss: predict the noise added to the latents at a random timestep.
+
+    ``example_seeds`` (one per image, ``example_seed``): each example draws its VAE sample, its noise and its timestep
+    from its own generator, so a batch split over several processes sees the same numbers as one process (without
+    them, the process's global generator is used)."""
     with torch.no_grad():
-        latents = vae.encode(images).latent_dist.sample() * vae.config.scaling_factor
-    noise = torch.randn_like(latents)
-    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
+        posterior = vae.encode(images).latent_dist
+        if example_seeds is None:
+            latents = posterior.sample()
+        else:
+            generators = [torch.Generator().manual_seed(s) for s in example_seeds]
+            draw = lambda shape: torch.stack([torch.randn(shape, generator=g) for g in generators]).to(images.device)  # noqa: E731
+            latents = posterior.mean + posterior.std * draw(posterior.mean.shape[1:])
+        latents = latents * vae.config.scaling_factor
+    if example_seeds is None:
+        noise = torch.randn_like(latents)
+        timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
+    else:
+        noise = draw(latents.shape[1:])
+        timesteps = torch.stack([torch.randint(0, scheduler.config.num_train_timesteps, (), generator=g) for g in generators]).to(images.device)
     noisy = scheduler.add_noise(latents, noise, timesteps)
     down = mid = None
     if controlnet is not None:

@@ -156,6 +156,8 @@ class TrainingLog:
     iou: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     f1: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0  # the optimisation steps alone, validations left out (seconds per step: / len(step))
+    processes: int = 1  # how many processes shared each batch (accelerate)
 
     def jump_step(self, threshold: float = 0.5) -> int | None:
         """First validation step whose IoU reaches ``threshold``: where "sudden convergence" happens."""

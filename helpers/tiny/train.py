@@ -32,7 +32,7 @@ import torch
 
 from helpers.models.registry import training_curve
 from helpers.modes import quick
-from helpers.tiny.base_training import batches, diffusion_loss, forever, noise_scheduler, save_base, tokenize, train_base, train_vae
+from helpers.tiny.base_training import batches, diffusion_loss, example_seed, forever, noise_scheduler, save_base, tokenize, train_base, train_vae
 from helpers.tiny.evaluate import TrainingLog, control_fidelity, held_out_figures, load_base
 from helpers.tiny.worlds import CIRCLES, CONTROLNET_EMPTY_PROMPTS, CONTROLNET_LR, TRAINING_STAGES, VALIDATION_SEED, WORLDS, World, recipe_commands
 from helpers.tiny.worlds import world as world_named
@@ -78,7 +78,8 @@ def train_controlnet(
         empty_prompt_rate: the share of training prompts replaced by "" (the paper's 0.5; ``with_empty_prompts``).
             Validation always uses the prompts: the circles' IoU needs the colours they name.
         validate_every: steps between control-fidelity measurements (the world's score, e.g. IoU of the
-            generated disc with the target disc, on ``validation_size`` fixed examples, fixed noise, 20 UniPC steps).
+            generated disc with the target disc, on ``validation_size`` fixed examples, fixed noise, 20 UniPC steps);
+            0: none, not even at the end.
         checkpoint_dir: if given, state is saved there every ``validate_every`` steps and a run restarted
             with the same folder resumes where it stopped.
         on_validation: called with ``(step, iou, images)`` after each validation (for live plots).
@@ -86,8 +87,12 @@ def train_controlnet(
 
     Returns:
         ``(controlnet, log)``: the trained ``ControlNetModel`` and a ``TrainingLog``.
+
+    Several processes (``accelerate launch``, ``make train-distributed``) share each batch of ``batch_size``: each
+    takes its slice, and every example's randomness (empty prompt, VAE sample, noise, timestep) is seeded by the
+    example and the step alone, so N processes train the same ControlNet as one, up to the order of float sums.
     """
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DataLoaderConfiguration
     from diffusers import ControlNetModel
     from tqdm.auto import tqdm
 
@@ -96,7 +101,13 @@ def train_controlnet(
     if init not in ("zero", "random"):
         raise ValueError(f"init must be 'zero' or 'random', not {init!r}")
     with_empty_prompts([], [], empty_prompt_rate, seed, 0)  # a bad rate fails here, before anything loads
-    accelerator = Accelerator()
+    accelerator = Accelerator(dataloader_config=DataLoaderConfiguration(split_batches=True))  # batch_size is the global batch
+    launched = int(os.environ.get("WORLD_SIZE", accelerator.num_processes))
+    if launched != accelerator.num_processes:  # e.g. a CPU launch without ACCELERATE_USE_CPU=1: N unrelated one-process runs
+        raise RuntimeError(f"{launched} processes were launched but they do not form one group ({accelerator.num_processes} seen): on CPUs, "
+                           "set ACCELERATE_USE_CPU=1 (tools/accelerate/cpu-2-processes.yaml says why)")
+    if batch_size % accelerator.num_processes:
+        raise ValueError(f"batch_size ({batch_size}) must be a multiple of the number of processes ({accelerator.num_processes}): each takes an equal slice")
     vae, text_encoder, tokenizer, unet = load_base(base_dir or world.base_dir)
     for model in (vae, text_encoder, unet):  # the locked copy
         freeze(model).to(accelerator.device)
@@ -114,19 +125,23 @@ def train_controlnet(
         start = log.step[-1] + 1 if log.step else 0
     validation = world.examples(validation_size, VALIDATION_SEED)
     data, began = forever(loader), time.perf_counter() - (log.seconds[-1] if log.seconds else 0.0)
-    torch.manual_seed(seed + start)  # noise and timesteps: reproducible, also after a resume
-    for step in tqdm(range(start, steps), desc="ControlNet", initial=start, total=steps, disable=not progress):
+    log.processes = accelerator.num_processes
+    for step in tqdm(range(start, steps), desc="ControlNet", initial=start, total=steps, disable=not progress or not accelerator.is_main_process):
+        stepping = time.perf_counter()
         batch = next(data)
-        prompts = with_empty_prompts(batch["prompt"], batch["index"].tolist(), empty_prompt_rate, seed, epoch=step // len(loader))
+        indices = batch["index"].tolist()  # this process's slice of the global batch
+        prompts = with_empty_prompts(batch["prompt"], indices, empty_prompt_rate, seed, epoch=step // len(loader))
         with torch.no_grad():
             text = text_encoder(tokenize(tokenizer, prompts).to(accelerator.device))[0]
-        loss = diffusion_loss(vae, text, unet, scheduler, batch["pixel_values"], controlnet, batch["conditioning"])
+        loss = diffusion_loss(vae, text, unet, scheduler, batch["pixel_values"], controlnet, batch["conditioning"],
+                              example_seeds=[example_seed(seed, step, i) for i in indices])
         optimizer.zero_grad()
-        accelerator.backward(loss)
+        accelerator.backward(loss)  # several processes: gradients averaged over them, as over one whole batch
         optimizer.step()
         log.step.append(step)
-        log.loss.append(float(loss.detach()))
-        if (step + 1) % validate_every == 0 or step + 1 == steps:
+        log.loss.append(float(accelerator.reduce(loss.detach(), reduction="mean")))
+        log.train_seconds += time.perf_counter() - stepping
+        if validate_every and ((step + 1) % validate_every == 0 or step + 1 == steps):
             score = control_fidelity((vae, text_encoder, tokenizer, unet), accelerator.unwrap_model(controlnet), validation, world.guidance, world)
             log.val_step.append(step + 1)
             log.iou.append(score.iou)
@@ -194,14 +209,19 @@ def main(argv: list[str] | None = None) -> None:
         empty = CONTROLNET_EMPTY_PROMPTS.get(world.name, 0.5) if args.empty_prompts is None else args.empty_prompts
         controlnet, log = train_controlnet(base, steps, batch_size, lr=lr, seed=args.seed, init=args.init, empty_prompt_rate=empty,
                                            validate_every=args.validate_every, checkpoint_dir=args.checkpoints, on_validation=report, world=world)
+        from accelerate import PartialState
+
+        if not PartialState().is_main_process:  # the other processes hold the same weights: one writes them
+            return
         out = args.out or world.controlnet_dir
         controlnet.save_pretrained(out, safe_serialization=True)
         curve = {"how": f"python -m helpers.tiny.train controlnet --world {world.name} --steps {steps} --lr {lr:g} --seed {args.seed} --init {args.init}"
-                        f" --empty-prompts {empty:g}",
-                 "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads",
+                        f" --empty-prompts {empty:g}" + (f" (on {log.processes} processes)" if log.processes > 1 else ""),
+                 "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads per process",
                  "wall_seconds": time.perf_counter() - start, "log": asdict(log)}
         training_curve(out).write_text(json.dumps(curve))
-        print(f"ControlNet saved to {out}; jump (IoU >= 0.5) at step {log.jump_step()}; {time.perf_counter() - start:.0f} s")
+        print(f"ControlNet saved to {out}; {log.processes} process(es), {log.train_seconds / max(len(log.step), 1):.3f} s per step;"
+              f" jump (IoU >= 0.5) at step {log.jump_step()}; {time.perf_counter() - start:.0f} s")
     else:
         figures = held_out_figures(base, args.out or world.controlnet_dir, world=world)
         for key, value in figures.items():
