@@ -11,8 +11,9 @@ The package is layered by role; each layer imports only from the ones below it (
 - the learner's surface, here at the top level: ``modes`` (hub or tiny), ``devices``, ``images``, ``canny``,
   ``arguments`` (checked before a model runs), ``pipeline`` (loading, generating), ``optimizations``, ``recipes``
   (notebook 05's benchmarks), ``concepts`` (the paper's claims as functions), ``conditions`` (scribbles, regions),
-  ``fidelity`` (edge F1, sweeps), ``feedback`` (the
-  exercises' checks and the reveal after a prediction), ``check`` (``python -m helpers.check``), ``prefetch`` (``python -m helpers.prefetch``).
+  ``fidelity`` (edge F1, sweeps), ``feedback`` (the exercises' checks and the reveal after a prediction), ``family``
+  (the ControlNet family on the meta device), ``check`` (``python -m helpers.check``), ``prefetch``
+  (``python -m helpers.prefetch``).
 - ``helpers.tiny``: the tiny trained worlds (circles, shapes), their scores and training (``python -m helpers.tiny.train``).
 - ``helpers.ui``: figures, widgets and a drawing canvas, thin wiring over the functions below.
 

@@ -28,6 +28,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from helpers.hub.ids import HUB_CONTROLNETS
+from helpers.i18n import _
 from helpers.models.registry import PALETTE, SHAPE_COLOURS, SHAPES
 from helpers.modes import checked_mode
 
@@ -68,7 +69,7 @@ ADE20K_COLOURS = {
 def condition(name: str) -> Condition:
     """The condition called ``name``, with a clear error for an unknown one."""
     if name not in CONDITIONS:
-        raise ValueError(f"Unknown condition {name!r}: use one of {', '.join(CONDITIONS)}.")
+        raise ValueError(_("Unknown condition {name}: use one of {allowed}.").format(name=repr(name), allowed=", ".join(CONDITIONS)))
     return CONDITIONS[name]
 
 
@@ -138,10 +139,10 @@ def scribble_image(strokes: Sequence[Stroke], size: int = 512, width: int | None
     for stroke in strokes:
         points = [(float(x), float(y)) for x, y in stroke]
         if not points:
-            raise ValueError("A stroke has no points: drop it, or give it at least one (x, y).")
+            raise ValueError(_("A stroke has no points: drop it, or give it at least one (x, y)."))
         if any(not (0.0 <= v <= 1.0) for p in points for v in p):
-            raise ValueError("Stroke points are fractions of the drawing, each x and y in [0, 1]; "
-                             f"got one outside: {next(p for p in points if any(not 0.0 <= v <= 1.0 for v in p))}.")
+            raise ValueError(_("Stroke points are fractions of the drawing, each x and y in [0, 1]; got one outside: {point}.").format(
+                point=next(p for p in points if any(not 0.0 <= v <= 1.0 for v in p))))
         pixels = [(x * (size - 1), y * (size - 1)) for x, y in points]
         if len(pixels) == 1:
             pen.point(pixels, fill=(255, 255, 255))
@@ -174,14 +175,16 @@ def paint_regions(rows: Sequence[str], legend: Mapping[str, str], palette: Mappi
             in the palette (each message lists what is allowed).
     """
     if not rows or not rows[0]:
-        raise ValueError("Paint at least one row of one cell, e.g. rows=['ss', 'gg'].")
+        raise ValueError(_("Paint at least one row of one cell, e.g. rows=['ss', 'gg']."))
     if len({len(r) for r in rows}) != 1:
-        raise ValueError(f"Every row needs the same number of cells; lengths are {[len(r) for r in rows]}.")
+        raise ValueError(_("Every row needs the same number of cells; lengths are {lengths}.").format(lengths=[len(r) for r in rows]))
     for letter, name in legend.items():
         if name not in palette:
-            raise ValueError(f"The legend's {letter!r} -> {name!r} is not a colour of this palette: use one of {', '.join(palette)}.")
+            raise ValueError(_("The legend's {letter} -> {name} is not a colour of this palette: use one of {allowed}.").format(
+                letter=repr(letter), name=repr(name), allowed=", ".join(palette)))
     unknown = sorted({c for r in rows for c in r} - set(legend))
     if unknown:
-        raise ValueError(f"Characters {unknown} are not in the legend ({', '.join(f'{k}={v}' for k, v in legend.items())}).")
+        raise ValueError(_("Characters {unknown} are not in the legend ({legend}).").format(
+            unknown=unknown, legend=", ".join(f"{k}={v}" for k, v in legend.items())))
     cells = np.array([[palette[legend[c]] for c in row] for row in rows], dtype=np.uint8)
     return Image.fromarray(cells).resize((size, size), Image.Resampling.NEAREST)

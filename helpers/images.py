@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from helpers.files import data_dir
+from helpers.i18n import _
 
 ImageSource = Union[str, os.PathLike, Image.Image, np.ndarray]
 
@@ -71,12 +72,12 @@ def load_rgb_image(source: ImageSource) -> Image.Image:
             path = Path(text).expanduser()
             if not path.exists():
                 raise FileNotFoundError(
-                    f"Image file not found: {text!r} (looked in {path.resolve().parent}, working folder "
-                    f"{Path.cwd()}). Check the spelling, or use helpers.data_path({PORTRAIT!r}) for the "
-                    "bundled portrait."
+                    _("Image file not found: {name} (looked in {folder}, working folder {cwd}). Check the spelling, or use "
+                      "helpers.data_path({portrait}) for the bundled portrait.").format(name=repr(text), folder=path.resolve().parent,
+                                                                                       cwd=Path.cwd(), portrait=repr(PORTRAIT))
                 )
             if path.is_dir():
-                raise ImageError(f"{text!r} is a folder, not an image file.")
+                raise ImageError(_("{name} is a folder, not an image file.").format(name=repr(text)))
             try:
                 with Image.open(path) as opened:  # reads the header only: the size is known before decoding
                     _check_size(opened.width, opened.height, text)
@@ -84,13 +85,13 @@ def load_rgb_image(source: ImageSource) -> Image.Image:
                     image = opened.copy()
             except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as err:
                 raise ImageError(
-                    f"{text!r} exists but is not an image Pillow can read ({type(err).__name__}). "
-                    "Use a PNG, JPEG or WebP file."
+                    _("{name} exists but is not an image Pillow can read ({error}). Use a PNG, JPEG or WebP file.").format(
+                        name=repr(text), error=type(err).__name__)
                 ) from None
     else:
-        raise ImageError(f"Cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array.")
+        raise ImageError(_("Cannot load an image from a {type}; give a path, URL, PIL image or array.").format(type=type(source).__name__))
     if image.width == 0 or image.height == 0:
-        raise ImageError(f"The image is empty ({image.width}x{image.height} pixels).")
+        raise ImageError(_("The image is empty ({width}x{height} pixels).").format(width=image.width, height=image.height))
     _check_size(image.width, image.height, "The image")
     return _as_rgb(image)
 
@@ -135,20 +136,20 @@ def _load_url(url: str) -> Image.Image:
 
 def _array_to_pil(array: np.ndarray) -> Image.Image:
     if array.size == 0:
-        raise ImageError(f"The image array is empty (shape {array.shape}).")
+        raise ImageError(_("The image array is empty (shape {shape}).").format(shape=array.shape))
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
-        raise ImageError(f"Expected an array of shape (H, W), (H, W, 3) or (H, W, 4); got {array.shape}.")
+        raise ImageError(_("Expected an array of shape (H, W), (H, W, 3) or (H, W, 4); got {shape}.").format(shape=array.shape))
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     elif np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
-            raise ImageError("The image array holds NaN or infinite values.")
+            raise ImageError(_("The image array holds NaN or infinite values."))
         if array.min() < 0.0 or array.max() > 1.0:
             raise ImageError(
-                f"A float image array must hold values in [0, 1]; this one spans [{array.min():.3g}, {array.max():.3g}]. "
-                "Divide 0-255 values by 255, or map [-1, 1] with (x + 1) / 2."
+                _("A float image array must hold values in [0, 1]; this one spans [{low:.3g}, {high:.3g}]. "
+                  "Divide 0-255 values by 255, or map [-1, 1] with (x + 1) / 2.").format(low=array.min(), high=array.max())
             )
         array = np.rint(array * 255.0).astype(np.uint8)
     elif array.dtype == np.uint16:
@@ -156,12 +157,12 @@ def _array_to_pil(array: np.ndarray) -> Image.Image:
     elif np.issubdtype(array.dtype, np.integer) and array.dtype != np.uint8:
         if array.min() < 0 or array.max() > 255:
             raise ImageError(
-                f"An integer image array must hold values in 0-255 (or be uint16); this {array.dtype} one spans "
-                f"[{array.min()}, {array.max()}]."
+                _("An integer image array must hold values in 0-255 (or be uint16); this {dtype} one spans [{low}, {high}].").format(
+                    dtype=array.dtype, low=array.min(), high=array.max())
             )
         array = array.astype(np.uint8)
     elif array.dtype != np.uint8:
-        raise ImageError(f"Cannot read an image from an array of {array.dtype}: use uint8, uint16, bool or floats in [0, 1].")
+        raise ImageError(_("Cannot read an image from an array of {dtype}: use uint8, uint16, bool or floats in [0, 1].").format(dtype=array.dtype))
     return Image.fromarray(array)
 
 
@@ -173,7 +174,7 @@ def round_to_multiple(value: float, multiple: int = 8) -> int:
 def fit_size(width: int, height: int, max_side: int | None = 512, multiple: int = 8) -> tuple[int, int]:
     """Size (width, height) keeping the aspect ratio, longest side ``max_side``, both multiples of ``multiple``."""
     if width <= 0 or height <= 0:
-        raise ImageError(f"The image is empty ({width}x{height} pixels).")
+        raise ImageError(_("The image is empty ({width}x{height} pixels).").format(width=width, height=height))
     scale = 1.0 if max_side is None else max_side / max(width, height)
     return round_to_multiple(width * scale, multiple), round_to_multiple(height * scale, multiple)
 

@@ -6,7 +6,7 @@ environment with its own kernel, and each notebook's real first cell (the Colab 
 skip by its ``skip-execution`` tag) run against a stand-in ``google.colab``: it installs the package non-editable
 from the repository's address (redirected to the clone), and a check cell proves that ``helpers`` and its data come
 from that install. Notebook 00 runs its install cell twice (it must be safe to repeat). Then every notebook runs
-from a folder outside the clone: in hub mode, and 06, 07 and 08 (whose tiny worlds are the shipped models) in tiny mode, with the
+from a folder outside the clone: in hub mode, and 06, 07, 08 and 09 (whose tiny worlds are the shipped or self-made models) in tiny mode, with the
 Chinese 00 (its catalogs and font from the installed package).
 
 Each notebook runs in a fresh kernel, from a working folder other than its own, with
@@ -68,9 +68,10 @@ GPU_PARAMETERS = {"*": {"REPEATS": 1}}
 # steps does not depend on the picture size; tools/estimates.py scales the work back to each notebook's size).
 COUNT_PARAMETERS = {"*": {"SIZE": 64, "MAX_SIDE": 256, "RESOLUTION": 64}}
 # Notebooks that never use hub mode: rehearsing them would repeat `make test`'s run of the same code.
-HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); run in tiny mode below"}
+HUB_INDEPENDENT = {"06": "never uses hub mode (it trains and draws with the shipped circles models in both modes); run in tiny mode below",
+                   "09": "never uses hub mode (it builds the full-size models on the meta device and runs small ones it makes); run in tiny mode below"}
 # The learner's path runs these in tiny mode too, from the installed package: their tiny worlds are the shipped models.
-TINY_TOO = ("06", "07", "08")
+TINY_TOO = ("06", "07", "08", "09")
 # ... and these of the Chinese edition (notebooks/zh/): the helpers' catalogs and font, read from the learner's install.
 CHINESE_TOO = ("00",)
 
@@ -308,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (Python literal), e.g. --set SIZE=512")
     parser.add_argument("--in-place", action="store_true", help="leave the learner's path out: the notebooks in this environment's kernel")
     parser.add_argument("--pass", dest="passes", choices=("hub", "tiny", "both"), default="both",
-                        help="the learner's path: every notebook in hub mode, 06, 07 and 08 in tiny mode, or both (default)")
+                        help="the learner's path: every notebook in hub mode, 06, 07, 08 and 09 in tiny mode, or both (default)")
     parser.add_argument("--out", type=Path, default=ARTIFACTS, help="where rehearsal.json and the executed notebooks go")
     parser.add_argument("--count-work", action="store_true",
                         help=f"run the notebooks' own steps and sweeps (small pictures), solutions included, the full-size UNet and ControlNets "

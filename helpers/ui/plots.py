@@ -183,6 +183,28 @@ def fidelity_heatmap(starts: Sequence[float], ends: Sequence[float], f1: np.ndar
     return fig
 
 
+def family_bars(rows: Sequence[dict]) -> plt.Figure:
+    """The ControlNet family at a glance (rows of ``helpers.family.family_table``): left, parameters of each base model
+    and its control model; right, TFLOP of one denoising step at the native size, base and control stacked."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.42 * len(rows) + 1.4), sharey=True)
+    names = [row["model"] for row in rows]
+    y = np.arange(len(rows))
+    left.barh(y - 0.2, [row["base_params_m"] / 1e3 for row in rows], height=0.4, color="#1f4e99", label=_("base model"))
+    left.barh(y + 0.2, [row["control_params_m"] / 1e3 for row in rows], height=0.4, color="#e08a2c", label=_("control model"))
+    left.set(xscale="log", xlabel=_("parameters (billions, log scale)"), yticks=y, yticklabels=names)
+    left.invert_yaxis()
+    right.barh(y, [row["base_tflop"] for row in rows], color="#1f4e99", label=_("base model"))
+    right.barh(y, [row["control_tflop"] for row in rows], left=[row["base_tflop"] for row in rows], color="#e08a2c", label=_("control model"))
+    for i, row in enumerate(rows):
+        share = row["control_tflop"] / row["base_tflop"]
+        right.text(row["base_tflop"] + row["control_tflop"], i, f" +{share:.0%}", va="center", fontsize=8)
+    right.set(xlabel=_("TFLOP per denoising step at the native size"))
+    right.set_xlim(0, max(row["base_tflop"] + row["control_tflop"] for row in rows) * 1.2)
+    left.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 class LiveCurve:
     """A validation curve that draws itself while a model trains: pass ``live.update`` as ``on_validation`` to
     ``train_controlnet``. Each call adds a point, redraws the curve over a reference run (grey) and shows the
