@@ -113,8 +113,8 @@ def drawn_literals(node: ast.AST) -> list[ast.expr]:
 
 def sentences(source: str) -> list[tuple[int, int, int, str, str]]:
     """The sentences a learner reads in a code cell, as ``(row, start, end, prefix + quote, text inside the quotes)``:
-    each one-line string literal printed (``print("...")``) or given as an assert's message (the exercises' hints), with
-    two words at least; and each drawn on a figure (a title, an axis label, a legend entry: ``DRAWN_KEYWORDS``,
+    each one-line string literal printed (``print("...")``, ``helpers.reveal``'s measured text) or given as an assert's
+    message (the exercises' hints), with two words at least; and each drawn on a figure (a title, an axis label, a legend entry: ``DRAWN_KEYWORDS``,
     ``DRAWN_PLACES``), with one word at least. An f-string's fields (``{...}``) are part of its text and must come back
     unchanged in the translation."""
     lines = source.split("\n")
@@ -125,6 +125,8 @@ def sentences(source: str) -> list[tuple[int, int, int, str, str]]:
         if isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr if isinstance(node.func, ast.Attribute) else ""
             read = node.args if name == "print" else read
+            if name == "reveal" and len(node.args) > 1:  # helpers.reveal prints what was measured, beside the guess
+                read = drawn_literals(node.args[1])
             if name in DRAWN_PLACES and len(node.args) > DRAWN_PLACES[name]:
                 drawn += drawn_literals(node.args[DRAWN_PLACES[name]])
             drawn += [literal for keyword in node.keywords if keyword.arg in DRAWN_KEYWORDS for literal in drawn_literals(keyword.value)]
