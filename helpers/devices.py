@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from helpers.i18n import _
+
 _DTYPES = {
     "float32": torch.float32,
     "fp32": torch.float32,
@@ -46,10 +48,9 @@ def pick_device(requested: str | None = None) -> torch.device:
     device = torch.device(requested)
     if device.type == "cuda" and not has_cuda():
         raise DeviceError(
-            f"Device {requested!r} asked for, but PyTorch sees no CUDA GPU "
-            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda is not None}). "
-            "On Colab choose Runtime > Change runtime type > GPU; locally install a CUDA build of torch "
-            "(see README, 'GPU'); or leave the device unset to run on the CPU."
+            _("Device {device} asked for, but PyTorch sees no CUDA GPU (torch {version}, CUDA build: {cuda}). On Colab choose Runtime > "
+              "Change runtime type > GPU; locally install a CUDA build of torch (see README, 'GPU'); or leave the device unset to run on "
+              "the CPU.").format(device=repr(requested), version=torch.__version__, cuda=torch.version.cuda is not None)
         )
     return device
 
@@ -80,15 +81,14 @@ def pick_dtype(device: torch.device | str, requested: str | torch.dtype | None =
     if isinstance(requested, str):
         key = requested.lower().removeprefix("torch.")
         if key not in _DTYPES:
-            raise DeviceError(f"Unknown dtype {requested!r}; use one of {sorted(set(_DTYPES))}.")
+            raise DeviceError(_("Unknown dtype {dtype}; use one of {allowed}.").format(dtype=repr(requested), allowed=sorted(set(_DTYPES))))
         dtype = _DTYPES[key]
     else:
         dtype = requested
     if dtype == torch.float16 and device.type == "cpu":
         raise DeviceError(
-            "float16 was asked for on the CPU. Half precision is a GPU optimization: on a CPU some "
-            "operations fail ('not implemented for Half') and the rest run slower than float32. "
-            "Use dtype=None (float32 on CPU) or run on a GPU."
+            _("float16 was asked for on the CPU. Half precision is a GPU optimization: on a CPU some operations fail ('not implemented "
+              "for Half') and the rest run slower than float32. Use dtype=None (float32 on CPU) or run on a GPU.")
         )
     return dtype
 

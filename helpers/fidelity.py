@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from helpers.canny import canny_edges
+from helpers.i18n import _
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def edge_f1(generated: np.ndarray, control: np.ndarray, tolerance_px: int = 2) -
     """
     generated, control = np.asarray(generated, bool), np.asarray(control, bool)
     if generated.shape != control.shape:
-        raise ValueError(f"Edge maps differ in size: generated {generated.shape}, control {control.shape}. Resize the picture to the control's size first.")
+        raise ValueError(_("Edge maps differ in size: generated {generated}, control {control}. Resize the picture to the control's size first.").format(
+            generated=generated.shape, control=control.shape))
     if tolerance_px < 0:
         raise ValueError(f"tolerance_px must be 0 or more, not {tolerance_px}.")
     if not generated.any() and not control.any():
@@ -66,8 +68,8 @@ def canny_fidelity(picture: Image.Image, control: Image.Image, low: int = 100, h
     """Canny ``picture`` with the control's thresholds (``low``, ``high``) and score it against ``control``,
     the Canny control image the pipeline was given (white edges on black)."""
     if picture.size != control.size:
-        raise ValueError(f"The picture is {picture.size[0]}x{picture.size[1]} but the control is {control.size[0]}x{control.size[1]}: "
-                         "generate at the control's size.")
+        raise ValueError(_("The picture is {width}x{height} but the control is {control_width}x{control_height}: generate at the control's size.").format(
+            width=picture.size[0], height=picture.size[1], control_width=control.size[0], control_height=control.size[1]))
     return edge_f1(canny_edges(picture, low, high) > 0, edge_map(control), tolerance_px)
 
 

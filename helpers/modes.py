@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from helpers.hub.network import go_offline, hub_endpoint, hub_offline, hub_reachable, hub_weights_cached
+from helpers.i18n import _
 
 T = TypeVar("T")
 
@@ -48,7 +49,7 @@ def checked_mode(mode: str) -> str:
     """``mode`` when it is a mode a model can come from ("hub" or "tiny"), else a ``ModeError`` that says so: the one
     check behind every function that takes a mode (``choose_mode().mode`` is always one)."""
     if mode not in ("hub", "tiny"):
-        raise ModeError(f"Unknown mode {mode!r}: use 'hub' or 'tiny' (choose_mode().mode is one of them).")
+        raise ModeError(_("Unknown mode {mode}: use 'hub' or 'tiny' (choose_mode().mode is one of them).").format(mode=repr(mode)))
     return mode
 
 
@@ -68,9 +69,9 @@ def _requested_mode() -> str:
     raw = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
     if raw not in MODES:
         raise ModeError(
-            f"{MODE_ENV}={os.environ[MODE_ENV]!r} is not a mode. Use one of: "
-            "'hub' (download Stable Diffusion 1.5 + ControlNet from the Hugging Face Hub), "
-            "'tiny' (small offline models, no download), or 'auto' (hub if reachable, else tiny)."
+            _("{variable}={value} is not a mode. Use one of: 'hub' (download Stable Diffusion 1.5 + ControlNet from the Hugging Face Hub), "
+              "'tiny' (small offline models, no download), or 'auto' (hub if reachable, else tiny).").format(
+                variable=MODE_ENV, value=repr(os.environ[MODE_ENV]))
         )
     return raw
 
@@ -103,11 +104,11 @@ def require_hub_weights(conditions: tuple[str, ...] = ("canny",), download: str 
     """Raise a clear ``ModeError`` when hub mode cannot get SD1.5 and these ControlNets here: neither cached nor
     a reachable Hub. ``download`` says how much the first download is (e.g. "6.9 GB")."""
     if not hub_weights_cached(conditions) and not hub_reachable():
-        size = f" (the first download is {download})" if download else ""
+        size = _(" (the first download is {download})").format(download=download) if download else ""
         raise ModeError(
-            f"Hub mode, but the Hugging Face Hub is not reachable and the weights ({', '.join(conditions)}) are not in the local cache. "
-            f"Connect to the internet{size}, run `python -m helpers.prefetch` where there is one, or run in offline tiny mode: "
-            "set CONTROLNET_TUTORIAL_MODE=tiny."
+            _("Hub mode, but the Hugging Face Hub is not reachable and the weights ({weights}) are not in the local cache. "
+              "Connect to the internet{size}, run `python -m helpers.prefetch` where there is one, or run in offline tiny mode: "
+              "set CONTROLNET_TUTORIAL_MODE=tiny.").format(weights=", ".join(conditions), size=size)
         )
 
 

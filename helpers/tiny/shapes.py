@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from helpers.canny import canny_control_image
+from helpers.i18n import _
 from helpers.models import registry
 from helpers.models.registry import PALETTE, SHAPE_KINDS, SHAPE_WORDS
 from helpers.tiny.circles import PictureDataset, iou
@@ -87,7 +88,7 @@ def sample_scene(index: int, seed: int = 0, size: int = SIZE) -> Scene:
     background = names[rng.integers(len(names))]
     colours = [c for c in names if abs(gray(c) - gray(background)) >= MIN_GRAY_CONTRAST]
     shapes: list[Shape] = []
-    for _ in range(int(rng.integers(1, 4))):
+    for _shape in range(int(rng.integers(1, 4))):
         for _attempt in range(50):  # place without touching the others (enclosing circles 3 px apart)
             radius = float(rng.integers(RADII[0], RADII[1] + 1))
             cx, cy = (float(v) for v in rng.uniform(radius + 2, size - radius - 2, size=2))
@@ -173,15 +174,16 @@ def scene_from_choices(background: str, shapes: list[tuple[str, str, float, floa
     placed = []
     for kind, colour, x, y, radius in shapes:
         if kind not in KINDS:
-            raise ValueError(f"Unknown shape {kind!r}: use one of {', '.join(KINDS)}.")
+            raise ValueError(_("Unknown shape {kind}: use one of {allowed}.").format(kind=repr(kind), allowed=", ".join(KINDS)))
         for name in (colour, background):
             if name not in PALETTE:
-                raise ValueError(f"Unknown colour {name!r}: use one of {', '.join(PALETTE)}.")
+                raise ValueError(_("Unknown colour {name}: use one of {allowed}.").format(name=repr(name), allowed=", ".join(PALETTE)))
         if not (radius > 0 and radius <= x <= SIZE - radius and radius <= y <= SIZE - radius):
-            raise ValueError(f"A {kind} of radius {radius} at ({x}, {y}) does not fit in the {SIZE}x{SIZE} picture: move it or make it smaller.")
+            raise ValueError(_("A {kind} of radius {radius} at ({x}, {y}) does not fit in the {size}x{size} picture: move it or make it smaller.").format(
+                kind=kind, radius=radius, x=x, y=y, size=SIZE))
         placed.append(Shape(kind, colour, float(x), float(y), float(radius)))
     if not placed:
-        raise ValueError("Add at least one shape: the ControlNet needs edges to follow.")
+        raise ValueError(_("Add at least one shape: the ControlNet needs edges to follow."))
     return Scene(background, tuple(placed), phrasing)
 
 
