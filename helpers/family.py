@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from helpers.concepts import count_parameters
 from helpers.models.family import FAMILY, MEMBERS, Member
 
 
@@ -50,51 +51,48 @@ def quiet_diffusers():
         logging.set_verbosity(before)
 
 
-def build(member: Member, part: str) -> torch.nn.Module:
-    """The ``"control"`` or ``"base"`` model of ``member`` on the meta device (no weights, no memory)."""
+def build(member: Member, part: str, base: torch.nn.Module | None = None) -> torch.nn.Module:
+    """The ``"control"`` or ``"base"`` model of ``member`` on the meta device (no weights, no memory). ControlNet-XS is
+    sized from its base model, as diffusers builds it: pass ``base`` when it is built already."""
     import diffusers
 
     with torch.device("meta"):
-        base = getattr(diffusers, member.base_class).from_config(member.base_config)
-        if part == "base":
-            return base
-        if member.control_class == "ControlNetXSAdapter":  # sized from its base model, as diffusers builds it
-            return diffusers.ControlNetXSAdapter.from_unet(base, size_ratio=member.extra["size_ratio"])
-        return getattr(diffusers, member.control_class).from_config(member.control_config)
+        if part == "control" and member.control_class != "ControlNetXSAdapter":
+            return getattr(diffusers, member.control_class).from_config(member.control_config)
+        base = base if base is not None else getattr(diffusers, member.base_class).from_config(member.base_config)
+        return base if part == "base" else diffusers.ControlNetXSAdapter.from_unet(base, size_ratio=member.extra["size_ratio"])
 
 
-def parameter_count(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def _meta_inputs(member: Member, batch: int) -> tuple[dict, dict]:
-    """Keyword arguments of one base forward and one control forward at the native size (meta tensors)."""
-    side, latent = member.native, member.native // 8
+def _meta_inputs(member: Member, base: torch.nn.Module, batch: int) -> tuple[dict, dict]:
+    """Keyword arguments of one base forward and one control forward at the native size (meta tensors), their widths
+    read from the base model's config. Text lengths: 77 CLIP tokens; SD3 adds 256 T5 tokens, Flux has 512, Qwen 256."""
+    config, side, latent = base.config, member.native, member.native // 8
     t = torch.full((batch,), 500.0)
     r = lambda *shape: torch.empty(*shape)  # noqa: E731
     if member.base_class == "UNet2DConditionModel":
-        sdxl = member.base_config.get("addition_embed_type") == "text_time"
-        base = {"sample": r(batch, 4, latent, latent), "timestep": t,
-                "encoder_hidden_states": r(batch, 77, 2048 if sdxl else 768)}
-        if sdxl:
-            base["added_cond_kwargs"] = {"text_embeds": r(batch, 1280), "time_ids": r(batch, 6)}
-        control = dict(base, controlnet_cond=r(batch, 3, side, side))
+        inputs = {"sample": r(batch, config.in_channels, latent, latent), "timestep": t, "encoder_hidden_states": r(batch, 77, config.cross_attention_dim)}
+        if config.addition_embed_type == "text_time":  # SDXL: the pooled text and 6 size numbers, each embedded in addition_time_embed_dim
+            pooled = config.projection_class_embeddings_input_dim - 6 * config.addition_time_embed_dim
+            inputs["added_cond_kwargs"] = {"text_embeds": r(batch, pooled), "time_ids": r(batch, 6)}
+        control = dict(inputs, controlnet_cond=r(batch, 3, side, side))
         if member.control_class == "ControlNetUnionModel":
             control.update(controlnet_cond=[control["controlnet_cond"]], control_type=r(batch, member.extra["control_types"]), control_type_idx=[0])
-        return base, control
+        return inputs, control
     if member.base_class == "SD3Transformer2DModel":
-        base = {"hidden_states": r(batch, 16, latent, latent), "encoder_hidden_states": r(batch, 77 + 256, 4096),
-                "pooled_projections": r(batch, 2048), "timestep": t}
-        return base, dict(base, controlnet_cond=r(batch, 16, latent, latent))
-    tokens = (latent // 2) ** 2  # 2x2 patches of 16-channel latents: 64 values per token
+        inputs = {"hidden_states": r(batch, config.in_channels, latent, latent), "encoder_hidden_states": r(batch, 77 + 256, config.joint_attention_dim),
+                  "pooled_projections": r(batch, config.pooled_projection_dim), "timestep": t}
+        return inputs, dict(inputs, controlnet_cond=r(batch, config.in_channels, latent, latent))
+    tokens = (latent // 2) ** 2  # 2x2 patches of 16-channel latents: in_channels (64) values per token
     if member.base_class == "FluxTransformer2DModel":
-        base = {"hidden_states": r(batch, tokens, 64), "encoder_hidden_states": r(batch, 512, 4096), "pooled_projections": r(batch, 768),
-                "timestep": t / 1000, "img_ids": r(tokens, 3), "txt_ids": r(512, 3), "guidance": torch.full((batch,), 3.5)}
-        return base, dict(base, controlnet_cond=r(batch, tokens, 64))
-    base = {"hidden_states": r(batch, tokens, 64), "encoder_hidden_states": r(batch, 256, 3584),
-            "encoder_hidden_states_mask": torch.ones(batch, 256, dtype=torch.long), "timestep": t / 1000,
-            "img_shapes": [[(1, latent // 2, latent // 2)]] * batch}
-    return base, dict(base, controlnet_cond=r(batch, tokens, 64 + member.control_config.get("extra_condition_channels", 0)))
+        inputs = {"hidden_states": r(batch, tokens, config.in_channels), "encoder_hidden_states": r(batch, 512, config.joint_attention_dim),
+                  "pooled_projections": r(batch, config.pooled_projection_dim), "timestep": t / 1000, "img_ids": r(tokens, 3), "txt_ids": r(512, 3),
+                  "guidance": torch.full((batch,), 3.5)}
+        return inputs, dict(inputs, controlnet_cond=r(batch, tokens, config.in_channels))
+    inputs = {"hidden_states": r(batch, tokens, config.in_channels), "encoder_hidden_states": r(batch, 256, config.joint_attention_dim),
+              "encoder_hidden_states_mask": torch.ones(batch, 256, dtype=torch.long), "timestep": t / 1000,
+              "img_shapes": [[(1, latent // 2, latent // 2)]] * batch}
+    extra = member.control_config.get("extra_condition_channels", 0)
+    return inputs, dict(inputs, controlnet_cond=r(batch, tokens, config.in_channels + extra))
 
 
 def _tflop(call) -> float:
@@ -133,9 +131,10 @@ def measure(member: Member | str) -> Measured:
 
         member = MEMBERS[one_of("member", member, tuple(MEMBERS))]
     with quiet_diffusers():
-        base, control = build(member, "base"), build(member, "control")
+        base = build(member, "base")
+        control = build(member, "control", base)
     with torch.device("meta"), torch.no_grad(), quiet_diffusers():  # inputs, and what the forward passes make, on meta too
-        base_inputs, control_inputs = _meta_inputs(member, member.passes)
+        base_inputs, control_inputs = _meta_inputs(member, base, member.passes)
         base_tflop = _tflop(lambda: base(**base_inputs))
         if member.once_per_image:  # the adapter encodes the control image once; its features are reused at every step
             once, step = _tflop(lambda: control(torch.empty(1, control.config.in_channels, member.native, member.native))), 0.0
@@ -144,7 +143,7 @@ def measure(member: Member | str) -> Measured:
             once, step = 0.0, _tflop(lambda: joined(**control_inputs)) - base_tflop
         else:
             once, step = 0.0, _tflop(lambda: control(**control_inputs))
-    return Measured(member.key, parameter_count(base) / 1e6, parameter_count(control) / 1e6, base_tflop, step, once)
+    return Measured(member.key, count_parameters(base) / 1e6, count_parameters(control) / 1e6, base_tflop, step, once)
 
 
 def utilisation(measured: Measured, gpu: str) -> tuple[float, str]:

@@ -5,8 +5,6 @@ randomness that makes it so, the guard against a launch that forms no group, and
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +13,6 @@ from helpers.tiny import base_training as B
 from helpers.tiny import train as T
 from helpers.tiny.evaluate import load_base
 from helpers.tiny.worlds import CIRCLES
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
 
 
 def test_a_batch_split_in_two_draws_the_same_randomness_as_the_whole():

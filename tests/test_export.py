@@ -3,13 +3,8 @@ script's default columns (image, conditioning_image, text), holding exactly the 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 
 @pytest.mark.parametrize("world_name", ["circles", "shapes"])

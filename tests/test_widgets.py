@@ -116,3 +116,11 @@ def test_shape_drawer_reports_bad_sketches(tiny_pipe):
     for row in drawer.rows:
         row[0].value = "none"
     assert "at least one shape" in drawer.error
+
+
+def test_every_colour_and_shape_choice_has_a_label_and_keeps_its_english_value():
+    from helpers.models.registry import PALETTE, SHAPE_KINDS
+    from helpers.ui.drawers import choice_labels, choice_options
+
+    assert set(PALETTE) | set(SHAPE_KINDS) <= set(choice_labels()), "a colour or a shape without its label"
+    assert choice_options(("red", "star")) == [("red", "red"), ("star", "star")]  # English: the label is the key itself

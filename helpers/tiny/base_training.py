@@ -134,19 +134,16 @@ def diffusion_loss(vae, text_embeddings, unet, scheduler, images, controlnet=Non
     them, the process's global generator is used)."""
     with torch.no_grad():
         posterior = vae.encode(images).latent_dist
-        if example_seeds is None:
-            latents = posterior.sample()
-        else:
-            generators = [torch.Generator().manual_seed(s) for s in example_seeds]
-            draw = lambda shape: torch.stack([torch.randn(shape, generator=g) for g in generators]).to(images.device)  # noqa: E731
-            latents = posterior.mean + posterior.std * draw(posterior.mean.shape[1:])
-        latents = latents * vae.config.scaling_factor
+    levels = scheduler.config.num_train_timesteps
     if example_seeds is None:
-        noise = torch.randn_like(latents)
-        timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (latents.shape[0],))
-    else:
+        latents = posterior.sample() * vae.config.scaling_factor
+        noise, timesteps = torch.randn_like(latents), torch.randint(0, levels, (latents.shape[0],))
+    else:  # per example, in this order: the VAE sample, the noise, the timestep
+        generators = [torch.Generator().manual_seed(s) for s in example_seeds]
+        draw = lambda shape: torch.stack([torch.randn(shape, generator=g) for g in generators]).to(images.device)  # noqa: E731
+        latents = (posterior.mean + posterior.std * draw(posterior.mean.shape[1:])) * vae.config.scaling_factor
         noise = draw(latents.shape[1:])
-        timesteps = torch.stack([torch.randint(0, scheduler.config.num_train_timesteps, (), generator=g) for g in generators]).to(images.device)
+        timesteps = torch.stack([torch.randint(0, levels, (), generator=g) for g in generators]).to(images.device)
     noisy = scheduler.add_noise(latents, noise, timesteps)
     down = mid = None
     if controlnet is not None:

@@ -122,6 +122,7 @@ def tiny_run(key: str, steps: int = STEPS) -> TinyRun:
     import diffusers
 
     from helpers.arguments import whole_number
+    from helpers.concepts import count_parameters
     from helpers.family import quiet_diffusers
 
     whole_number("steps", steps, 1, 50)
@@ -133,4 +134,4 @@ def tiny_run(key: str, steps: int = STEPS) -> TinyRun:
         for value in (1.0, 0.0):
             out = pipe(**call, **{scale: value}, num_inference_steps=steps, output_type="np", generator=torch.Generator().manual_seed(0))
             pictures.append(np.asarray(out.images, dtype=np.float64))
-    return TinyRun(key, name, pictures[0].shape, float(np.abs(pictures[0] - pictures[1]).max()), sum(p.numel() for p in control.parameters()))
+    return TinyRun(key, name, pictures[0].shape, float(np.abs(pictures[0] - pictures[1]).max()), count_parameters(control))

@@ -9,7 +9,22 @@ from PIL import Image
 
 from helpers.arguments import real_number, whole_number
 from helpers.i18n import _
-from helpers.ui.widgets import colour_options, to_png
+from helpers.models.registry import PALETTE
+from helpers.ui.widgets import to_png
+
+
+def choice_labels() -> dict[str, str]:
+    """The words of the tiny worlds' choices (colours, shapes) in the helpers' language. The values stay English: the
+    tiny tokenizers know English words only, and the prompts are built from them."""
+    return {"red": _("red"), "green": _("green"), "blue": _("blue"), "yellow": _("yellow"), "white": _("white"), "black": _("black"),
+            "orange": _("orange"), "purple": _("purple"), "circle": _("circle"), "square": _("square"), "triangle": _("triangle"),
+            "star": _("star"), "none": _("none")}
+
+
+def choice_options(names=tuple(PALETTE)) -> list[tuple[str, str]]:
+    """(label, value) pairs for a Dropdown: ``"红 (red)"`` in Chinese, ``"red"`` in English."""
+    labels = choice_labels()
+    return [(name if labels[name] == name else f"{labels[name]} ({name})", name) for name in names]
 
 
 class CircleDrawer:
@@ -25,8 +40,8 @@ class CircleDrawer:
         self.x = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="x", continuous_update=False)
         self.y = widgets.FloatSlider(value=SIZE / 2, min=0, max=SIZE, step=0.5, description="y", continuous_update=False)
         self.radius = widgets.FloatSlider(value=8, min=RADII[0], max=RADII[1], step=0.5, description=_("radius"), continuous_update=False)
-        self.fill = widgets.Dropdown(options=colour_options(), value="red", description=_("fill"))
-        self.background = widgets.Dropdown(options=colour_options(), value="blue", description=_("background"))
+        self.fill = widgets.Dropdown(options=choice_options(), value="red", description=_("fill"))
+        self.background = widgets.Dropdown(options=choice_options(), value="blue", description=_("background"))
         self.seed = widgets.IntText(value=0, description=_("seed"))
         self.outline_picture, self.picture = widgets.Image(format="png"), widgets.Image(format="png")
         self.status = widgets.HTML()
@@ -84,16 +99,16 @@ class ShapeDrawer:
         for i in range(3):
             shape = DEMO_SCENE.shapes[i] if i < len(DEMO_SCENE.shapes) else None
             self.rows.append((
-                widgets.Dropdown(options=colour_options(("none",) + KINDS), value=shape.kind if shape else "none",
+                widgets.Dropdown(options=choice_options(("none",) + KINDS), value=shape.kind if shape else "none",
                                  description=_("shape {number}").format(number=i + 1),
                                  layout=widgets.Layout(width="190px")),
-                widgets.Dropdown(options=colour_options(), value=shape.colour if shape else "red", description=_("colour"),
+                widgets.Dropdown(options=choice_options(), value=shape.colour if shape else "red", description=_("colour"),
                                  layout=widgets.Layout(width="170px")),
                 slider(shape.cx if shape else SIZE / 2, 0, SIZE, "x"),
                 slider(shape.cy if shape else SIZE / 2, 0, SIZE, "y"),
                 slider(shape.radius if shape else RADII[0], RADII[0], RADII[1], _("size")),
             ))
-        self.background = widgets.Dropdown(options=colour_options(), value=DEMO_SCENE.background, description=_("background"))
+        self.background = widgets.Dropdown(options=choice_options(), value=DEMO_SCENE.background, description=_("background"))
         self.seed = widgets.IntText(value=0, description=_("seed"), layout=widgets.Layout(width="170px"))
         self.conditioning_scale = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.25, description=_("control"), continuous_update=False)
         self.control_picture, self.picture = widgets.Image(format="png"), widgets.Image(format="png")

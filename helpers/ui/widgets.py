@@ -17,26 +17,8 @@ from helpers.arguments import ArgumentError, one_of, real_number, text, whole_nu
 from helpers.arguments import control_image as check_control_image
 from helpers.canny import auto_thresholds, canny_edges, check_thresholds, edge_density, to_gray
 from helpers.i18n import _
-from helpers.models.registry import PALETTE, SHAPE_KINDS
 
 BLUR_CHOICES = (0, 3, 5, 7, 9, 11)
-
-
-def choice_labels() -> dict[str, str]:
-    """The words of the tiny worlds' choices (colours, shapes) in the helpers' language. The values stay English: the
-    tiny tokenizers know English words only, and the prompts are built from them."""
-    return {"red": _("red"), "green": _("green"), "blue": _("blue"), "yellow": _("yellow"), "white": _("white"), "black": _("black"),
-            "orange": _("orange"), "purple": _("purple"), "circle": _("circle"), "square": _("square"), "triangle": _("triangle"),
-            "star": _("star"), "none": _("none")}
-
-
-def colour_options(names=tuple(PALETTE)) -> list[tuple[str, str]]:
-    """(label, value) pairs for a Dropdown: ``"红 (red)"`` in Chinese, ``"red"`` in English."""
-    labels = choice_labels()
-    return [(name if labels[name] == name else f"{labels[name]} ({name})", name) for name in names]
-
-
-assert set(PALETTE) | set(SHAPE_KINDS) <= set(choice_labels()), "a colour or a shape without its label"
 
 
 def to_png(image: Image.Image | np.ndarray) -> bytes:
